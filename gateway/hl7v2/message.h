@@ -1,0 +1,199 @@
+// Message: one HL7v2 message, parsed without copying.
+//
+// A Message owns its bytes (as received, or as built) and an index of every delimiter in
+// them, made in one pass: segments, fields, repetitions, components and sub-components. All
+// access returns views (Segment, Element) into those bytes; escape sequences and the character
+// set are decoded only when a value is read as text.
+//
+// Lifetime: a Segment or Element borrows from its Message. It stays valid until the Message
+// is destroyed, moved from, re-parsed (reset) or modified (set*, append_segment).
+//
+// Threading: a const Message may be read from many threads at once; modifying it needs
+// exclusive access.
+//
+// Parsing is deliberately lenient about content and strict about framing: parse() fails only
+// when the message cannot be indexed at all (no MSH, bad MSH-1/MSH-2, too large). Everything
+// else (missing MSH-9, bad segment ids, invalid bytes for the charset...) is reported by
+// validate() in validate.h, so that a feed's problems can all be listed at once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "hl7v2/charset.h"
+#include "hl7v2/delimiters.h"
+#include "hl7v2/issue.h"
+#include "hl7v2/path.h"
+
+namespace midhurst::hl7v2 {
+
+class Message;
+
+// Depth in the message tree. The numeric value is also the kind of delimiter token that
+// ends an element of that level (segment terminator, field separator, ...).
+enum class Level : uint8_t { kSegment = 1, kField = 2, kRepetition = 3, kComponent = 4, kSubcomponent = 5 };
+
+// A view of one field, repetition, component or sub-component. A default-constructed or
+// out-of-range Element is "absent": present() is false and every read gives "".
+class Element {
+ public:
+  Element() = default;
+
+  bool present() const { return msg_ != nullptr; }
+  Level level() const { return level_; }
+  // The bytes as they stand in the message, escape sequences and delimiters included.
+  std::string_view raw() const;
+  bool empty() const { return begin_ == end_; }
+  // HL7 "null": the value "" (two double quotes), meaning "delete the stored value".
+  bool is_null() const { return raw() == "\"\""; }
+
+  // Number of parts at the next level (repetitions of a field, components of a repetition,
+  // sub-components of a component): 0 when absent, 1 for a plain value.
+  size_t size() const;
+  // The n-th part (1-based) at the next level; absent when n is out of range.
+  Element part(size_t n) const;
+
+  // Navigation that skips levels as HL7 paths do: on a field, component(n) is the n-th
+  // component of its first repetition; on a field or repetition, subcomponent(n) is the n-th
+  // sub-component of its first component.
+  Element repetition(size_t n) const;
+  Element component(size_t n) const;
+  Element subcomponent(size_t n) const;
+
+  // The value as UTF-8 text, escapes decoded. Invalid bytes for the charset become U+FFFD
+  // (validate() reports them with their location).
+  std::string text() const;
+  // Same, without allocating when the value needs no decoding: returns a view of the
+  // message's bytes or of `scratch` (which it overwrites).
+  std::string_view text(std::string& scratch) const;
+
+  // Where this element is, for error reports.
+  Location location() const;
+
+ private:
+  friend class Message;
+  friend class Segment;
+  const Message* msg_ = nullptr;
+  uint32_t begin_ = 0, end_ = 0;          // byte range [begin_, end_)
+  uint32_t tok_begin_ = 0, tok_end_ = 0;  // tokens strictly inside the range
+  Level level_ = Level::kField;
+  uint32_t segment_ = 0;                  // 0-based segment index
+  uint16_t field_ = 0, rep_ = 0, comp_ = 0, sub_ = 0;
+};
+
+// A view of one segment.
+class Segment {
+ public:
+  Segment(const Message* msg, uint32_t index) : msg_(msg), index_(index) {}
+
+  // The segment id: the bytes before the first field separator ("PID").
+  std::string_view id() const;
+  std::string_view raw() const;
+  size_t index() const { return index_; }  // 0-based position in the message
+  // The highest field number present (MSH-1 counts as a field of MSH).
+  size_t field_count() const;
+  // Field n (1-based); absent when n > field_count(). For MSH, BHS and FHS, field 1 is the
+  // field separator and field 2 the encoding characters, as in the standard.
+  Element field(size_t n) const;
+  // Shorthand for field(f).repetition(r).component(c).subcomponent(s), 0 meaning "whole".
+  Element at(size_t f, size_t r = 1, size_t c = 0, size_t s = 0) const;
+
+ private:
+  const Message* msg_;
+  uint32_t index_;
+};
+
+class Message {
+ public:
+  // Largest message accepted (the byte offsets of the index are 29 bits).
+  static constexpr size_t kMaxBytes = 256u << 20;
+
+  Message() = default;
+
+  // Parses `bytes` (segments ended by \r, \n or \r\n). Fails only when the message cannot be
+  // indexed: nothing before the first MSH, a bad MSH-1 or MSH-2, or more than kMaxBytes.
+  static Result<Message, Issue> parse(std::string bytes);
+  // Parses into this object, reusing its buffers, for hot loops. On failure returns false,
+  // sets *error (when non-null) and leaves the message empty.
+  bool reset(std::string_view bytes, Issue* error = nullptr);
+
+  // A new message holding only "MSH" and the encoding characters, to be filled with set().
+  static Message create(const Delimiters& delimiters = {});
+
+  const std::string& bytes() const { return bytes_; }
+  const Delimiters& delimiters() const { return delims_; }
+  // The effective charset: the declared one (MSH-18), except that a message declaring an
+  // ISO-8859 part whose bytes are valid multi-byte UTF-8 is read as UTF-8 (see notes()).
+  const Charset& charset() const { return charset_; }
+  // Things noticed while parsing that are not errors (e.g. that charset decision).
+  const Issues& notes() const { return notes_; }
+
+  size_t segment_count() const { return segments_.size(); }
+  Segment segment(size_t index) const { return Segment(this, static_cast<uint32_t>(index)); }
+  // The occurrence-th (1-based) segment with this id, if any.
+  std::optional<Segment> find(std::string_view id, size_t occurrence = 1) const;
+  // Every segment with this id, in order.
+  std::vector<Segment> all(std::string_view id) const;
+
+  // The element a path names; absent when the message does not have it. A path with
+  // repetition [*] reads the first repetition.
+  Element get(const Path& path) const;
+  // Same with a path in text form; absent when the path is malformed.
+  Element get(std::string_view path) const;
+  // get(path).text(): "" when absent.
+  std::string text(std::string_view path) const { return get(path).text(); }
+
+  // The location of the byte at `offset`, as deep as the index can tell.
+  Location locate(size_t offset) const;
+
+  // The message as bytes with every segment ended by `terminator`. For a parsed message
+  // this equals the bytes received, apart from the segment separators.
+  std::string encode(char terminator = '\r') const;
+
+  // Sets the element at `path` to `text`, escaping every delimiter in it. Missing segments
+  // (the next occurrence only), fields, repetitions and components are created. Fails for
+  // MSH-1/MSH-2 (use create()), for [*], and for an occurrence beyond the next one.
+  Status<std::string> set(const Path& path, std::string_view text);
+  Status<std::string> set(std::string_view path, std::string_view text);
+  // Same, but `encoded` is written as it is: it must already be escaped, and its component,
+  // repetition and sub-component delimiters are kept as structure ("SMITH^JOHN").
+  Status<std::string> set_encoded(const Path& path, std::string_view encoded);
+  // Appends a segment written out in full ("NTE|1||text"); it must use this message's
+  // delimiters and hold no segment terminator.
+  Status<std::string> append_segment(std::string_view raw_segment);
+
+ private:
+  friend class Element;
+  friend class Segment;
+
+  struct SegmentIndex {
+    uint32_t begin, end;          // bytes [begin, end), terminator excluded
+    uint32_t tok_begin, tok_end;  // tokens inside; tok_end is the terminator token
+    uint32_t field_first;         // first entry in fields_ (the separator that opens field 1)
+    uint32_t field_count;         // entries in fields_ for this segment
+  };
+
+  static uint32_t tok_offset(uint32_t tok) { return tok >> 3; }
+  static uint8_t tok_kind(uint32_t tok) { return tok & 7; }
+
+  bool index(Issue* error);
+  bool is_header_segment(uint32_t index) const;
+  Element field_element(uint32_t segment, size_t n) const;
+  Status<std::string> replace_segment(uint32_t index, std::string_view raw_segment);
+
+  std::string bytes_;
+  Delimiters delims_;
+  Charset charset_;
+  Issues notes_;
+  bool text_is_valid_ = true;       // every byte is valid in charset_ (fast path allowed)
+  std::vector<uint32_t> tokens_;    // offset << 3 | kind, for every delimiter, in order
+  uint32_t token_count_ = 0;        // tokens_ is only grown, so this is its real length
+  std::vector<uint32_t> fields_;    // token indices of field separators
+  std::vector<SegmentIndex> segments_;
+};
+
+}  // namespace midhurst::hl7v2

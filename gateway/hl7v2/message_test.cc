@@ -1,0 +1,60 @@
+#include "hl7v2/message.h"
+
+#include <catch2/catch.hpp>
+
+using namespace midhurst::hl7v2;
+
+namespace {
+const char* kAdt =
+    "MSH|^~\\&|PAS|RCB|ROUTE|ROUTE|201010101418||ADT^A01^ADT_A01|1391320453338055|P|2.4|1|20101010141857|||GBR|UNICODE|EN||iTKv1.0\r"
+    "EVN|A01|201010101418\r"
+    "PID|1||3333333333^^^NHS~633^^^R0A^MR||SMITH^FREDRICA^J^^MRS^^L||196512131515|2\r"
+    "OBX|1|TX|A||first\\F\\value\r"
+    "OBX|2|TX|B||second&sub1&sub2\r";
+}
+
+TEST_CASE("index: segments, fields, repetitions, components") {
+  auto m = Message::parse(kAdt);
+  REQUIRE(m.ok());
+  CHECK(m->segment_count() == 5);
+  CHECK(m->segment(0).id() == "MSH");
+  CHECK(m->text("MSH-1") == "|");
+  CHECK(m->get("MSH-2").raw() == "^~\\&");
+  CHECK(m->text("MSH-3") == "PAS");
+  CHECK(m->text("MSH-9.1") == "ADT");
+  CHECK(m->text("MSH-9.2") == "A01");
+  CHECK(m->text("MSH-10") == "1391320453338055");
+  CHECK(m->text("MSH-18") == "UNICODE");
+  CHECK(m->text("PID-3") == "3333333333^^^NHS");
+  CHECK(m->text("PID-3[2].4") == "R0A");
+  CHECK(m->text("PID-3[2].5") == "MR");
+  CHECK(m->find("PID")->field(3).size() == 2);
+  CHECK(m->get("PID-3").size() == 4);  // PID-3 is PID-3[1]: its components
+  CHECK(m->get("PID-3[3]").present() == false);
+  CHECK(m->text("PID-5.2") == "FREDRICA");
+  CHECK(m->text("OBX[2]-5.1.2") == "sub1");
+  CHECK(m->text("OBX-5") == "first|value");
+  CHECK(m->get("OBX-5").raw() == "first\\F\\value");
+  CHECK(m->encode() == kAdt);
+}
+
+TEST_CASE("set builds a message that re-parses") {
+  Message m = Message::create();
+  REQUIRE(m.set("MSH-9.1", "ACK").ok());
+  REQUIRE(m.set("MSH-9.2", "A01").ok());
+  REQUIRE(m.set("MSA-1", "AA").ok());
+  REQUIRE(m.set("MSA-2", "a|b^c").ok());
+  CHECK(m.encode() == "MSH|^~\\&|||||||ACK^A01\rMSA|AA|a\\F\\b\\S\\c\r");
+  CHECK(m.text("MSA-2") == "a|b^c");
+}
+
+TEST_CASE("locate maps a byte offset to its place") {
+  auto m = Message::parse(kAdt);
+  REQUIRE(m.ok());
+  size_t off = m->bytes().find("R0A");
+  Location loc = m->locate(off);
+  CHECK(loc.segment_id == "PID");
+  CHECK(loc.field == 3);
+  CHECK(loc.repetition == 2);
+  CHECK(loc.component == 4);
+}
