@@ -37,11 +37,19 @@ bool is_kept_sequence(std::string_view seq) {
 }
 
 // If text[i] == '\\' starts a kept sequence written with backslashes, its length; else 0.
-size_t kept_sequence_length(std::string_view text, size_t i) {
+// A sequence whose inside holds one of the message's delimiters (possible with unusual
+// delimiter sets, or text such as "\\Za^b\\") cannot be kept as it is, since it would split
+// the value: it is then escaped character by character like any other text.
+size_t kept_sequence_length(std::string_view text, size_t i, const Delimiters& d) {
   if (text[i] != '\\') return 0;
   size_t close = text.find('\\', i + 1);
   if (close == std::string_view::npos || close - i > 16) return 0;
-  return is_kept_sequence(text.substr(i + 1, close - i - 1)) ? close - i + 1 : 0;
+  std::string_view inside = text.substr(i + 1, close - i - 1);
+  for (char c : inside)
+    if (c == d.field || c == d.component || c == d.repetition || c == d.subcomponent || c == d.escape ||
+        (d.truncation && c == d.truncation))
+      return 0;
+  return is_kept_sequence(inside) ? close - i + 1 : 0;
 }
 
 void put_escape(char code, const Delimiters& d, std::string& out) {
@@ -63,7 +71,7 @@ void escape_impl(std::string_view text, const Delimiters& d, bool keep_structure
   out.reserve(out.size() + text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (size_t n = kept_sequence_length(text, i)) {
+    if (size_t n = kept_sequence_length(text, i, d)) {
       out.push_back(d.escape);
       out.append(text.substr(i + 1, n - 2));
       out.push_back(d.escape);

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "hl7v2/escape.h"
 
 namespace midhurst::hl7v2 {
@@ -104,18 +108,20 @@ Message Message::create(const Delimiters& d) {
 
 bool Message::index(Issue* error) {
   segments_.clear();
-  fields_.clear();
   notes_.clear();
   token_count_ = 0;
+  field_count_ = 0;
   text_is_valid_ = true;
+  plain_text_ = false;
+  verbatim_text_ = false;
   charset_ = Charset{};
 
   auto fail = [&](Issue issue) {
     *error = std::move(issue);
     bytes_.clear();
     segments_.clear();
-    fields_.clear();
     token_count_ = 0;
+    field_count_ = 0;
     return false;
   };
 
@@ -136,13 +142,13 @@ bool Message::index(Issue* error) {
     Issue e = framing_error(ErrorCode::kSegmentSequence, 0,
                             n == start ? "the message is empty: it must start with an MSH segment"
                                        : "the message must start with an MSH segment, found \"" + seen + "\"");
-    e.where.segment_id = seen;
+    e.where.segment_id.clear();  // what is there is not a segment id; the reason quotes it
     return fail(std::move(e));
   }
   if (n - start < 4 || is_terminator(p[start + 3]))
     return fail(framing_error(ErrorCode::kRequiredFieldMissing, 1, "MSH-1 (the field separator) is missing"));
   const char fs = p[start + 3];
-  if (is_alnum(fs) || fs == ' ')
+  if (is_alnum(fs) || fs == ' ' || static_cast<unsigned char>(fs) < 0x20 || static_cast<unsigned char>(fs) >= 0x7F)
     return fail(framing_error(ErrorCode::kDataType, 1,
                               "MSH-1 must be a field separator character, found '" + printable(fs) + "'"));
 
@@ -190,42 +196,92 @@ bool Message::index(Issue* error) {
   uint32_t* tok = tokens_.data();
   uint32_t t = 0;
   // MSH-1 is the separator itself; its token opens MSH-2, which is not scanned.
-  tok[t++] = static_cast<uint32_t>((start + 3) << 3) | static_cast<uint32_t>(Level::kField);
+  tok[t++] = static_cast<uint32_t>((start + 3) << kOffsetShift) | static_cast<uint32_t>(Level::kField);
   unsigned char high = 0;
+  bool has_escape = false;
   const auto* u = reinterpret_cast<const unsigned char*>(p);
-  for (size_t i = enc_end; i < n; ++i) {
-    const unsigned char b = u[i];
+  const unsigned char esc = static_cast<unsigned char>(delims_.escape);
+  // One byte: a token if it is a delimiter (branch-free); an escape character flags the
+  // token that opens the value holding it, so reading a value knows whether to unescape.
+  auto scan_byte = [&](size_t at) {
+    const unsigned char b = u[at];
     const uint32_t kind = cls[b];
-    tok[t] = static_cast<uint32_t>(i << 3) | kind;
+    tok[t] = static_cast<uint32_t>(at << kOffsetShift) | kind;
     t += kind != 0;
     high |= b;
+    if (b == esc) {
+      tok[t - 1] |= kEscapedFlag;
+      has_escape = true;
+    }
+  };
+  size_t i = enc_end;
+#if defined(__SSE2__)
+  // 16 bytes at a time: compare against the six delimiter bytes, then emit a token per set
+  // bit. HL7 text has a delimiter every few bytes, so the per-delimiter work dominates and
+  // this keeps it to a count-trailing-zeros and one store.
+  {
+    const __m128i v_cr = _mm_set1_epi8('\r'), v_lf = _mm_set1_epi8('\n');
+    const __m128i v_fs = _mm_set1_epi8(delims_.field), v_rep = _mm_set1_epi8(delims_.repetition);
+    const __m128i v_cmp = _mm_set1_epi8(delims_.component), v_sub = _mm_set1_epi8(delims_.subcomponent);
+    const __m128i v_esc = _mm_set1_epi8(delims_.escape);
+    __m128i v_high = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + i));
+      v_high = _mm_or_si128(v_high, v);
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_esc))) {
+        // Rare: an escape character. Do this block byte by byte so that the value holding
+        // it gets its flag.
+        for (size_t j = i; j < i + 16; ++j) scan_byte(j);
+        continue;
+      }
+      const __m128i hit = _mm_or_si128(
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, v_cr), _mm_cmpeq_epi8(v, v_lf)),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, v_fs), _mm_cmpeq_epi8(v, v_rep))),
+          _mm_or_si128(_mm_cmpeq_epi8(v, v_cmp), _mm_cmpeq_epi8(v, v_sub)));
+      unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+      while (mask) {
+        const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+        tok[t++] = static_cast<uint32_t>(at << kOffsetShift) | cls[u[at]];
+        mask &= mask - 1;
+      }
+    }
+    if (_mm_movemask_epi8(v_high)) high = 0x80;
   }
+#endif
+  // The tail (or everything without SSE2): branch-free, one store per byte.
+  for (; i < n; ++i) scan_byte(i);
   // Every segment ends with a terminator token: one more at the end of the bytes closes a
   // last segment that has none (after a final terminator it only opens an empty segment,
   // which pass 2 skips).
-  tok[t++] = static_cast<uint32_t>(n << 3) | static_cast<uint32_t>(Level::kSegment);
+  tok[t++] = static_cast<uint32_t>(n << kOffsetShift) | static_cast<uint32_t>(Level::kSegment);
   token_count_ = t;
 
-  // Pass 2: segments and the field table.
+  // Pass 2: segments and the field table. Field separators are written without a branch
+  // (they are most tokens); segment ends are rarer and predictable.
+  if (fields_.size() < t) fields_.resize(t);
+  uint32_t* fld = fields_.data();
+  uint32_t f = 0;
   uint32_t seg_begin = static_cast<uint32_t>(start);
   uint32_t seg_tok = 0;
   uint32_t field_first = 0;
   for (uint32_t k = 0; k < t; ++k) {
     const uint32_t v = tok[k];
     const uint8_t kind = tok_kind(v);
-    if (kind == static_cast<uint8_t>(Level::kField)) {
-      fields_.push_back(k);
-    } else if (kind == static_cast<uint8_t>(Level::kSegment)) {
+    fld[f] = k;
+    f += kind == static_cast<uint8_t>(Level::kField);
+    if (kind == static_cast<uint8_t>(Level::kSegment)) {
       const uint32_t off = tok_offset(v);
       if (off > seg_begin) {
-        segments_.push_back({seg_begin, off, seg_tok, k, field_first,
-                             static_cast<uint32_t>(fields_.size()) - field_first});
+        const bool header = off - seg_begin >= 3 && is_header_id(std::string_view(p + seg_begin, 3)) &&
+                            (off - seg_begin == 3 || p[seg_begin + 3] == delims_.field);
+        segments_.push_back({seg_begin, off, seg_tok, k, field_first, f - field_first, header});
       }
       seg_begin = off + 1;
       seg_tok = k + 1;
-      field_first = static_cast<uint32_t>(fields_.size());
+      field_first = f;
     }
   }
+  field_count_ = f;
 
   // Charset: MSH-18, first repetition, first component.
   Segment msh(this, 0);
@@ -248,15 +304,15 @@ bool Message::index(Issue* error) {
     }
     text_is_valid_ = find_invalid_byte(bytes_, charset_) == std::string_view::npos;
   }
+  plain_text_ = text_is_valid_ && charset_.is_utf8_compatible();
+  verbatim_text_ = plain_text_ && !has_escape;
   return true;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Lookup
 
-bool Message::is_header_segment(uint32_t index) const {
-  return is_header_id(Segment(this, index).id());
-}
+bool Message::is_header_segment(uint32_t index) const { return segments_[index].header; }
 
 std::optional<Segment> Message::find(std::string_view id, size_t occurrence) const {
   size_t seen = 0;
@@ -360,7 +416,7 @@ Location Message::locate(size_t offset) const {
           break;
         }
       }
-      if (!found || f <= 2) break;
+      if (!found || (is_header_segment(s) && f <= 2)) break;
     }
     break;
   }
@@ -404,7 +460,14 @@ Status<std::string> Message::replace_segment(uint32_t index, std::string_view ra
 
 Status<std::string> Message::set(const Path& path, std::string_view text) {
   std::string encoded;
-  escape(text, delims_, encoded);
+  if (charset_.kind == CharsetKind::kUtf8) {
+    escape(text, delims_, encoded);
+  } else {
+    // Text is UTF-8; the message's bytes are in its declared charset.
+    std::string converted;
+    append_from_utf8(text, charset_, converted);
+    escape(converted, delims_, encoded);
+  }
   return set_encoded(path, encoded);
 }
 
@@ -527,10 +590,7 @@ Element Element::part(size_t n) const {
       e.end_ = at_end ? end_ : Message::tok_offset(tok[k]);
       e.tok_begin_ = part_tok;
       e.tok_end_ = k;
-      const auto idx = static_cast<uint16_t>(std::min<size_t>(n, UINT16_MAX));
-      if (e.level_ == Level::kRepetition) e.rep_ = idx;
-      else if (e.level_ == Level::kComponent) e.comp_ = idx;
-      else e.sub_ = idx;
+      e.set_part_number(n);
       return e;
     }
     if (at_end) break;
@@ -539,6 +599,13 @@ Element Element::part(size_t n) const {
     part_tok = k + 1;
   }
   return {};
+}
+
+void Element::set_part_number(size_t n) {
+  const auto idx = static_cast<uint16_t>(std::min<size_t>(n, UINT16_MAX));
+  if (level_ == Level::kRepetition) rep_ = idx;
+  else if (level_ == Level::kComponent) comp_ = idx;
+  else if (level_ == Level::kSubcomponent) sub_ = idx;
 }
 
 Element Element::repetition(size_t n) const {
@@ -557,12 +624,12 @@ Element Element::subcomponent(size_t n) const {
   return n == 1 ? *this : Element{};
 }
 
-std::string_view Element::text(std::string& scratch) const {
+std::string_view Element::text_slow(std::string& scratch) const {
   if (!msg_) return {};
   std::string_view r = raw();
   const Delimiters& d = msg_->delims_;
-  const bool escaped = needs_unescape(r, d);
-  if (!escaped && msg_->text_is_valid_ && msg_->charset_.is_utf8_compatible()) return r;
+  const bool escaped = holds_escape();
+  if (!escaped && msg_->plain_text_) return r;
   scratch.clear();
   if (!escaped) {
     append_as_utf8(r, msg_->charset_, scratch);

@@ -57,6 +57,11 @@ class Element {
   // The n-th part (1-based) at the next level; absent when n is out of range.
   Element part(size_t n) const;
 
+  // Calls fn(part) for every part at the next level, in order: part(1) .. part(size()) in
+  // one pass over the index (part(n) alone walks from the start each time).
+  template <typename F>
+  void for_each_part(F&& fn) const;
+
   // Navigation that skips levels as HL7 paths do: on a field, component(n) is the n-th
   // component of its first repetition; on a field or repetition, subcomponent(n) is the n-th
   // sub-component of its first component.
@@ -83,6 +88,11 @@ class Element {
   Level level_ = Level::kField;
   uint32_t segment_ = 0;                  // 0-based segment index
   uint16_t field_ = 0, rep_ = 0, comp_ = 0, sub_ = 0;
+
+  void set_part_number(size_t n);
+  std::string_view text_slow(std::string& scratch) const;
+  // True iff a value inside this element holds an escape character (from the index's flags).
+  bool holds_escape() const;
 };
 
 // A view of one segment.
@@ -102,6 +112,13 @@ class Segment {
   // Shorthand for field(f).repetition(r).component(c).subcomponent(s), 0 meaning "whole".
   Element at(size_t f, size_t r = 1, size_t c = 0, size_t s = 0) const;
 
+  // Calls fn(value) for every leaf value of the segment in order: each sub-component of each
+  // component of each repetition of each field, empty ones included, as an Element of level
+  // kSubcomponent whose location() names it. One linear pass over the index: the way to read
+  // a whole message.
+  template <typename F>
+  void for_each_value(F&& fn) const;
+
  private:
   const Message* msg_;
   uint32_t index_;
@@ -110,7 +127,7 @@ class Segment {
 class Message {
  public:
   // Largest message accepted (the byte offsets of the index are 29 bits).
-  static constexpr size_t kMaxBytes = 256u << 20;
+  static constexpr size_t kMaxBytes = (1u << 28) - 1;
 
   Message() = default;
 
@@ -154,9 +171,11 @@ class Message {
   // this equals the bytes received, apart from the segment separators.
   std::string encode(char terminator = '\r') const;
 
-  // Sets the element at `path` to `text`, escaping every delimiter in it. Missing segments
-  // (the next occurrence only), fields, repetitions and components are created. Fails for
-  // MSH-1/MSH-2 (use create()), for [*], and for an occurrence beyond the next one.
+  // Sets the element at `path` to `text`, escaping every delimiter in it. `text` is UTF-8 and
+  // is written in the message's charset (MSH-18); characters that charset cannot hold become
+  // '?'. Missing segments (the next occurrence only), fields, repetitions and components are
+  // created. Fails for MSH-1/MSH-2 (use create()), for [*], and for an occurrence beyond the
+  // next one.
   Status<std::string> set(const Path& path, std::string_view text);
   Status<std::string> set(std::string_view path, std::string_view text);
   // Same, but `encoded` is written as it is: it must already be escaped, and its component,
@@ -175,10 +194,16 @@ class Message {
     uint32_t tok_begin, tok_end;  // tokens inside; tok_end is the terminator token
     uint32_t field_first;         // first entry in fields_ (the separator that opens field 1)
     uint32_t field_count;         // entries in fields_ for this segment
+    bool header;                  // MSH, BHS or FHS: fields 1 and 2 are the delimiters
   };
 
-  static uint32_t tok_offset(uint32_t tok) { return tok >> 3; }
+  // A token is offset << 4 | escaped << 3 | kind: the delimiter's byte offset, whether the
+  // value it opens holds an escape character, and the delimiter's Level.
+  static constexpr int kOffsetShift = 4;
+  static constexpr uint32_t kEscapedFlag = 8;
+  static uint32_t tok_offset(uint32_t tok) { return tok >> kOffsetShift; }
   static uint8_t tok_kind(uint32_t tok) { return tok & 7; }
+  static bool tok_escaped(uint32_t tok) { return tok & kEscapedFlag; }
 
   bool index(Issue* error);
   bool is_header_segment(uint32_t index) const;
@@ -189,11 +214,106 @@ class Message {
   Delimiters delims_;
   Charset charset_;
   Issues notes_;
-  bool text_is_valid_ = true;       // every byte is valid in charset_ (fast path allowed)
-  std::vector<uint32_t> tokens_;    // offset << 3 | kind, for every delimiter, in order
+  bool text_is_valid_ = true;       // every byte is valid in charset_
+  bool plain_text_ = false;         // valid ASCII or UTF-8: unescaped values need no conversion
+  bool verbatim_text_ = false;      // plain_text_ and no escape character at all: text == raw
+  std::vector<uint32_t> tokens_;    // one token per delimiter, in order (see tok_offset)
   uint32_t token_count_ = 0;        // tokens_ is only grown, so this is its real length
-  std::vector<uint32_t> fields_;    // token indices of field separators
+  std::vector<uint32_t> fields_;    // token indices of field separators (only grown)
+  uint32_t field_count_ = 0;        // its real length
   std::vector<SegmentIndex> segments_;
 };
+
+inline bool Element::holds_escape() const {
+  // MSH-1 and MSH-2 (tok_begin_ == 0) hold the delimiters themselves, never escapes. The
+  // token before tok_begin_ opens this element; those inside open its other values.
+  if (tok_begin_ == 0) return false;
+  const uint32_t* tok = msg_->tokens_.data();
+  for (uint32_t k = tok_begin_ - 1; k < tok_end_; ++k)
+    if (Message::tok_escaped(tok[k])) return true;
+  return false;
+}
+
+template <typename F>
+void Segment::for_each_value(F&& fn) const {
+  const Message::SegmentIndex& s = msg_->segments_[index_];
+  if (s.field_count == 0) return;
+  const uint32_t* tok = msg_->tokens_.data();
+  uint32_t k;
+  size_t fno = 0, rep = 1, comp = 1, sub = 1;
+  if (s.header) {
+    for (size_t f = 1; f <= 2; ++f) {  // MSH-1 and MSH-2 are single values
+      Element e = this->field(f);
+      e.level_ = Level::kSubcomponent;
+      e.rep_ = e.comp_ = e.sub_ = 1;
+      fn(static_cast<const Element&>(e));
+    }
+    if (s.field_count < 2) return;
+    k = msg_->fields_[s.field_first + 1];
+    fno = 2;
+  } else {
+    k = msg_->fields_[s.field_first];
+  }
+  Element e;
+  e.msg_ = msg_;
+  e.level_ = Level::kSubcomponent;
+  e.segment_ = index_;
+  for (; k < s.tok_end; ++k) {
+    // The delimiter before a value says which counter moves and which restart; written
+    // without branches because the kinds follow the data, which no predictor can guess.
+    const uint32_t kind = Message::tok_kind(tok[k]);
+    fno += kind == 2;
+    rep = kind == 2 ? 1 : rep + (kind == 3);
+    comp = kind <= 3 ? 1 : comp + (kind == 4);
+    sub = kind <= 4 ? 1 : sub + (kind == 5);
+    e.begin_ = Message::tok_offset(tok[k]) + 1;
+    e.end_ = k + 1 < s.tok_end ? Message::tok_offset(tok[k + 1]) : s.end;
+    e.tok_begin_ = e.tok_end_ = k + 1;
+    e.field_ = static_cast<uint16_t>(fno);
+    e.rep_ = static_cast<uint16_t>(rep);
+    e.comp_ = static_cast<uint16_t>(comp);
+    e.sub_ = static_cast<uint16_t>(sub);
+    fn(static_cast<const Element&>(e));
+  }
+}
+
+inline std::string_view Element::text(std::string& scratch) const {
+  // Most messages hold no escape sequence and are ASCII or UTF-8: then a value's text is its
+  // bytes, and reading it costs nothing.
+  if (msg_ && msg_->plain_text_) {
+    std::string_view raw(msg_->bytes_.data() + begin_, end_ - begin_);
+    if (msg_->verbatim_text_ || !holds_escape()) return raw;
+  }
+  return text_slow(scratch);
+}
+
+template <typename F>
+void Element::for_each_part(F&& fn) const {
+  if (!msg_) return;
+  if (level_ == Level::kSubcomponent) {
+    fn(*this);
+    return;
+  }
+  const uint8_t split = static_cast<uint8_t>(level_) + 1;
+  const uint32_t* tok = msg_->tokens_.data();
+  Element e = *this;
+  e.level_ = static_cast<Level>(split);
+  size_t n = 1;
+  e.begin_ = begin_;
+  e.tok_begin_ = tok_begin_;
+  for (uint32_t k = tok_begin_; k < tok_end_; ++k) {
+    if (Message::tok_kind(tok[k]) != split) continue;
+    e.end_ = Message::tok_offset(tok[k]);
+    e.tok_end_ = k;
+    e.set_part_number(n++);
+    fn(static_cast<const Element&>(e));
+    e.begin_ = e.end_ + 1;
+    e.tok_begin_ = k + 1;
+  }
+  e.end_ = end_;
+  e.tok_end_ = tok_end_;
+  e.set_part_number(n);
+  fn(static_cast<const Element&>(e));
+}
 
 }  // namespace midhurst::hl7v2

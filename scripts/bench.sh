@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up the machine, builds Midhurst optimised and runs every benchmark. Benchmarks print
+# figures; they are not tests and never fail on a number. Run them on a quiet machine.
+#   BENCH_MB  megabytes the HL7v2 corpus is replicated to (default 50)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIDHURST_TESTS=OFF >/dev/null
+cmake --build build/release -j "$(nproc)"
+echo "== HL7v2 parse (one core)"
+build/release/benchmarks/hl7_parse_bench --mb "${BENCH_MB:-50}"
