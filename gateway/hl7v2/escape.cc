@@ -10,6 +10,11 @@ int hex_value(char c) {
   return c - 'a' + 10;
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool all_hex(std::string_view s) {
+  for (char c : s)
+    if (!is_hex(c)) return false;
+  return true;
+}
 
 // True iff `seq` (the text between two escape characters) is a sequence that is kept as it
 // is when decoding: formatting commands, charset switches and locally defined escapes.
@@ -128,8 +133,7 @@ void unescape(std::string_view raw, const Delimiters& d, std::string& out) {
       out.push_back(d.escape);
     } else if (seq.size() == 1 && seq[0] == 'P' && d.truncation) {
       out.push_back(d.truncation);
-    } else if (seq.size() >= 3 && seq[0] == 'X' && (seq.size() - 1) % 2 == 0 &&
-               [&] { for (char c : seq.substr(1)) if (!is_hex(c)) return false; return true; }()) {
+    } else if (seq.size() >= 3 && seq[0] == 'X' && (seq.size() - 1) % 2 == 0 && all_hex(seq.substr(1))) {
       for (size_t k = 1; k < seq.size(); k += 2)
         out.push_back(static_cast<char>(hex_value(seq[k]) * 16 + hex_value(seq[k + 1])));
     } else if (is_kept_sequence(seq)) {

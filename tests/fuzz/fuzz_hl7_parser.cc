@@ -8,11 +8,13 @@
 //  1. parse() and reset() agree: same success, same bytes, same segment count.
 //  2. Every element view lies inside the message's bytes and inside its parent, knows its
 //     own location, and a parent's raw bytes are its parts' raw bytes joined by the delimiter.
-//  3. locate(offset) names a real segment and field, and keeps the offset.
+//  3. locate(offset) names a real segment and field, and keeps the offset; locate() of an
+//     element's first byte names that element.
 //  4. encode() (with \r and with \n) parses again to the same segments and delimiters.
 //  5. get(path) finds the element the same coordinates reach through Segment::at().
 //  6. A value set with set() reads back with text() as it was set (ASCII values, readable
 //     charsets), and the message still encodes and parses.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -97,6 +99,18 @@ struct Walker {
       if (e.level() == Level::kRepetition) FUZZ_CHECK(loc.repetition == index);
       if (e.level() == Level::kComponent) FUZZ_CHECK(loc.component == index);
       if (e.level() == Level::kSubcomponent) FUZZ_CHECK(loc.subcomponent == index);
+      // locate() of an element's first byte names that element (or its first descendant, which
+      // starts at the same byte).
+      const Location at = msg.locate(static_cast<size_t>(loc.byte_offset));
+      const bool deep = e.level() != Level::kField;
+      if (at.segment_index != loc.segment_index || at.field != loc.field ||
+          (deep && at.repetition != loc.repetition) ||
+          (e.level() >= Level::kComponent && at.component != loc.component) ||
+          (e.level() == Level::kSubcomponent && at.subcomponent != loc.subcomponent)) {
+        std::fprintf(stderr, "locate(%lld) gave %s for the element at %s\n", static_cast<long long>(loc.byte_offset),
+                     at.to_string().c_str(), loc.to_string().c_str());
+        std::abort();
+      }
     }
     std::string scratch;
     const std::string text = e.text();
