@@ -1,0 +1,28 @@
+# ctest script: regenerate the validator's definition data (the trimmed R4 definitions and the
+# UK Core JSON conversions) into the build tree and compare it with what profiles/ commits.
+# Inputs: GEN (fhir_profilegen), OUT (scratch dir), PROFILES (the repository's profiles/),
+# R4_INPUTS and UKCORE_INPUTS (;-lists).
+file(REMOVE_RECURSE ${OUT})
+file(MAKE_DIRECTORY ${OUT}/ukcore)
+execute_process(COMMAND ${GEN} base ${OUT}/fhir-r4-definitions.json ${R4_INPUTS} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fhir_profilegen base failed (${rc})")
+endif()
+execute_process(COMMAND ${GEN} xml ${PROFILES} ${OUT}/ukcore ${UKCORE_INPUTS} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fhir_profilegen xml failed (${rc})")
+endif()
+file(GLOB generated RELATIVE ${OUT} ${OUT}/fhir-r4-definitions.json ${OUT}/ukcore/*.json)
+file(GLOB committed RELATIVE ${PROFILES} ${PROFILES}/ukcore/*.json)
+list(APPEND committed fhir-r4-definitions.json)
+list(SORT generated)
+list(SORT committed)
+if(NOT generated STREQUAL committed)
+  message(FATAL_ERROR "profiles/ukcore holds other files than the generator makes: run `ninja fhir_profiles`")
+endif()
+foreach(f IN LISTS generated)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/${f} ${PROFILES}/${f} RESULT_VARIABLE same)
+  if(NOT same EQUAL 0)
+    message(FATAL_ERROR "profiles/${f} is stale: run `ninja fhir_profiles` and commit the result")
+  endif()
+endforeach()
