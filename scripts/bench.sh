@@ -9,3 +9,5 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIDHURST_TESTS
 cmake --build build/release -j "$(nproc)"
 echo "== HL7v2 parse (one core)"
 build/release/benchmarks/hl7_parse_bench --mb "${BENCH_MB:-50}"
+echo "== ADT -> care mapping (one core)"
+build/release/benchmarks/mapping_bench --seconds "${BENCH_SECONDS:-3}"

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang
   libboost1.81-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev catch2
   libsqlite3-dev libpq-dev libssl-dev
+  tzdata
 )
 
 missing=()

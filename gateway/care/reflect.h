@@ -90,6 +90,27 @@ struct FieldInfo {
   std::function<bool(void* obj, const rapidjson::Value& in, ReadContext& ctx)> read;
   // The member itself, for later generic access by path (mapping engine).
   std::function<void*(void* obj)> member;
+
+  // Generic access to live objects (access.h). "Element" means one value of the member's
+  // element type V: the member itself (kOne), the optional's value (kOptional) or one list item
+  // (kList). `obj` is the owning struct, `value` a pointer to one element.
+  std::function<std::size_t(const void* obj)> count;  // 0/1, or the list's size
+  // The i-th element, or nullptr when i >= count(obj).
+  std::function<const void*(const void* obj, std::size_t i)> element;
+  // For writing: kOne gives the member, kOptional emplaces when empty, kList appends when
+  // i == count(obj); nullptr when i > count(obj) or (kOne/kOptional) i > 0.
+  std::function<void*(void* obj, std::size_t i)> ensure;
+  // Keeps the first n elements (kList), or makes the field absent when n == 0 (kOptional: reset;
+  // kOne: the default value). Used to drop an element a mapping could not complete.
+  std::function<void(void* obj, std::size_t n)> truncate;
+  // Removes element i (kList), or makes the field absent (i == 0, kOptional/kOne as truncate).
+  std::function<void(void* obj, std::size_t i)> erase;
+  // Integer and enum elements (V is int, std::int64_t or an enum); unset for other kinds.
+  // std::string and bool elements are accessed directly through the pointer.
+  std::function<void(void* value, std::int64_t)> set_integer;
+  std::function<std::int64_t(const void* value)> get_integer;
+  std::function<void(void* value, std::size_t index)> set_enum;  // REQUIRES: index < values
+  std::function<std::size_t(const void* value)> get_enum;
 };
 
 struct StructInfo {
@@ -340,6 +361,60 @@ class Describe {
       }
     };
     f.member = [p](void* obj) -> void* { return &(static_cast<T*>(obj)->*p); };
+    f.count = [p](const void* obj) -> std::size_t {
+      const M& m = static_cast<const T*>(obj)->*p;
+      if constexpr (Sh::shape == Shape::kOptional) return m.has_value() ? 1 : 0;
+      else if constexpr (Sh::shape == Shape::kList) return m.size();
+      else return detail::value_present(m) ? 1 : 0;
+    };
+    f.element = [p](const void* obj, std::size_t i) -> const void* {
+      const M& m = static_cast<const T*>(obj)->*p;
+      if constexpr (Sh::shape == Shape::kOptional) return m && i == 0 ? &*m : nullptr;
+      else if constexpr (Sh::shape == Shape::kList) return i < m.size() ? &m[i] : nullptr;
+      else return i == 0 ? &m : nullptr;
+    };
+    f.ensure = [p](void* obj, std::size_t i) -> void* {
+      M& m = static_cast<T*>(obj)->*p;
+      if constexpr (Sh::shape == Shape::kOptional) {
+        if (i != 0) return nullptr;
+        if (!m) m.emplace();
+        return &*m;
+      } else if constexpr (Sh::shape == Shape::kList) {
+        if (i > m.size()) return nullptr;
+        if (i == m.size()) m.emplace_back();
+        return &m[i];
+      } else {
+        return i == 0 ? &m : nullptr;
+      }
+    };
+    f.truncate = [p](void* obj, std::size_t n) {
+      M& m = static_cast<T*>(obj)->*p;
+      if constexpr (Sh::shape == Shape::kList) {
+        if (n < m.size()) m.resize(n);
+      } else {
+        if (n == 0) m = M{};
+      }
+    };
+    f.erase = [p](void* obj, std::size_t i) {
+      M& m = static_cast<T*>(obj)->*p;
+      if constexpr (Sh::shape == Shape::kList) {
+        if (i < m.size()) m.erase(m.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        if (i == 0) m = M{};
+      }
+    };
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+      f.set_integer = [](void* value, std::int64_t i) { *static_cast<V*>(value) = static_cast<V>(i); };
+      f.get_integer = [](const void* value) {
+        return static_cast<std::int64_t>(*static_cast<const V*>(value));
+      };
+    }
+    if constexpr (std::is_enum_v<V>) {
+      f.set_enum = [](void* value, std::size_t index) { *static_cast<V*>(value) = static_cast<V>(index); };
+      f.get_enum = [](const void* value) {
+        return static_cast<std::size_t>(*static_cast<const V*>(value));
+      };
+    }
     info_.fields.push_back(std::move(f));
     return *this;
   }

@@ -1,0 +1,609 @@
+#include "mapping/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "hl7v2/types.h"
+
+namespace midhurst::mapping {
+
+const char* ledger_status_name(LedgerEntry::Status s) {
+  switch (s) {
+    case LedgerEntry::Status::kMapped: return "mapped";
+    case LedgerEntry::Status::kIgnored: return "ignored";
+    case LedgerEntry::Status::kUnread: return "unread";
+  }
+  return "?";
+}
+
+std::vector<std::string> Ledger::fields(LedgerEntry::Status status) const {
+  std::vector<std::string> out;
+  for (const LedgerEntry& e : entries)
+    if (e.status == status) out.push_back(e.field);
+  return out;
+}
+
+namespace {
+
+const std::string kMatchRule = "(match)";
+const std::string kProvenanceRule = "(provenance)";
+
+// One place a rule read, for the ledger.
+struct Read {
+  Cursor at;
+  const std::string* rule;
+};
+
+// Where a group's inner rules write: a lazily created target element.
+struct Slot {
+  Slot* parent = nullptr;
+  const Rule* group = nullptr;  // nullptr: the entity roots
+  care::ValueRef ref;           // ref.ptr == nullptr until something is written
+  bool sourced = false;         // a value read from the message was written into it
+};
+
+std::string now_utc() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
+}
+
+bool text_present(const hl7v2::Element& e) {
+  // The HL7 null "" ("delete the value") is no value to map.
+  return e.present() && !e.empty() && !e.is_null();
+}
+
+class Run {
+ public:
+  Run(const Profile& profile, const hl7v2::Message& m, Translation& out)
+      : profile_(profile), m_(m), out_(out) {}
+
+  void rules() {
+    Slot root;
+    Cursor message_ctx;
+    for (const Rule& r : profile_.rules) apply(r, message_ctx, root);
+    prune();
+  }
+
+  void provenance(const TranslateOptions& o) {
+    care::Provenance& p = out_.record.ensure<care::Provenance>();
+    // Parsed once: these paths are the engine's own, not profile data.
+    static const V2Path kPaths[] = {*V2Path::parse("MSH-3.1", V2Level::kMessage), *V2Path::parse("MSH-4.1", V2Level::kMessage),
+                                    *V2Path::parse("MSH-10", V2Level::kMessage), *V2Path::parse("MSH-9.1", V2Level::kMessage),
+                                    *V2Path::parse("MSH-9.2", V2Level::kMessage)};
+    auto read = [&](const char* path) {
+      const V2Path* v = nullptr;
+      for (const V2Path& p : kPaths)
+        if (p.text() == path) v = &p;
+      std::string text;
+      v->expand(m_, Cursor{}, [&](const Cursor& c) {
+        text = c.element(m_).text();
+        if (!text.empty()) reads_.push_back({c, &kProvenanceRule});
+      });
+      return text;
+    };
+    p.sender.application = read("MSH-3.1");
+    p.sender.organization_ods = read("MSH-4.1");
+    p.message_id = read("MSH-10");
+    const std::string type = read("MSH-9.1"), event = read("MSH-9.2");
+    p.message_type = event.empty() ? type : type + "^" + event;
+    p.format = care::SourceFormat::kHl7v2;
+    p.journal_id = o.journal_id;
+    p.profile = care::ProfileRef{profile_.name, profile_.version};
+    p.received_at = o.received_at.empty() ? now_utc() : o.received_at;
+  }
+
+  void record_reads(const std::vector<Read>& r) { reads_.insert(reads_.end(), r.begin(), r.end()); }
+
+  void ledger() {
+    // Group the reads by segment and field for the coverage checks below (stable: rule order).
+    std::stable_sort(reads_.begin(), reads_.end(), [](const Read& a, const Read& b) {
+      return std::tie(a.at.segment, a.at.field) < std::tie(b.at.segment, b.at.field);
+    });
+    // Occurrence of each segment among those with its id, computed once (paths name them).
+    std::vector<std::uint32_t> occurrence(m_.segment_count());
+    std::vector<std::pair<std::string_view, std::uint32_t>> seen;
+    for (std::size_t i = 0; i < m_.segment_count(); ++i) {
+      const std::string_view id = m_.segment(i).id();
+      auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == id; });
+      if (it == seen.end()) it = seen.insert(seen.end(), {id, 0});
+      occurrence[i] = ++it->second;
+    }
+    auto name = [&](std::size_t si, std::uint32_t f, std::uint32_t r, std::uint32_t c, std::uint32_t sub) {
+      std::string out(m_.segment(si).id());
+      if (occurrence[si] > 1) out += "[" + std::to_string(occurrence[si]) + "]";
+      out += "-" + std::to_string(f);
+      if (r > 1) out += "[" + std::to_string(r) + "]";
+      if (c) out += "." + std::to_string(c);
+      if (sub) out += "." + std::to_string(sub);
+      return out;
+    };
+    for (std::size_t si = 0; si < m_.segment_count(); ++si) {
+      const hl7v2::Segment seg = m_.segment(si);
+      const std::string_view id = seg.id();
+      const bool header = id == "MSH" || id == "BHS" || id == "FHS";
+      const std::size_t nfields = seg.field_count();
+      for (std::uint32_t f = header ? 3 : 1; f <= nfields; ++f) {  // MSH-1/2 are the delimiters
+        const hl7v2::Element field = seg.field(f);
+        if (field.empty()) continue;
+        auto lo = std::lower_bound(reads_.begin(), reads_.end(), std::make_pair(si, f),
+                                   [](const Read& r, const std::pair<std::size_t, std::uint32_t>& k) {
+                                     return std::make_pair(static_cast<std::size_t>(r.at.segment), r.at.field) < k;
+                                   });
+        auto hi = lo;
+        while (hi != reads_.end() && hi->at.segment == si && hi->at.field == f) ++hi;
+        LedgerEntry entry{name(si, f, 1, 0, 0), LedgerEntry::Status::kUnread, {}, {}};
+        bool any_mapped = false, all_ignored = true, any_value = false;
+        std::uint32_t r = 0;
+        field.for_each_part([&](const hl7v2::Element& rep) {
+          ++r;
+          std::uint32_t c = 0;
+          rep.for_each_part([&](const hl7v2::Element& comp) {
+            ++c;
+            std::uint32_t sub = 0;
+            const bool split = comp.size() > 1;
+            comp.for_each_part([&](const hl7v2::Element& leaf) {
+              ++sub;
+              if (leaf.empty()) return;
+              any_value = true;
+              bool covered = false;
+              for (auto it = lo; it != hi; ++it) {
+                const Cursor& at = it->at;
+                if ((at.repetition ? at.repetition : 1) != r) continue;
+                if (at.component && at.component != c) continue;
+                if (at.subcomponent && at.subcomponent != sub) continue;
+                covered = true;
+                if (std::find(entry.rules.begin(), entry.rules.end(), *it->rule) == entry.rules.end())
+                  entry.rules.push_back(*it->rule);
+              }
+              bool ignored = false;
+              for (const IgnoreEntry& ig : profile_.ignore)
+                if (ig.covers(id, occurrence[si], f, c)) ignored = true;
+              any_mapped = any_mapped || covered;
+              all_ignored = all_ignored && (ignored || covered);
+              if (!covered && !ignored) entry.unread.push_back(name(si, f, r, c, split ? sub : 0));
+            });
+          });
+        });
+        if (!any_value) continue;  // only delimiters ("^^^"): nothing populated
+        entry.status = any_mapped ? LedgerEntry::Status::kMapped
+                                  : all_ignored ? LedgerEntry::Status::kIgnored : LedgerEntry::Status::kUnread;
+        if (!any_mapped) entry.unread.clear();
+        out_.ledger.entries.push_back(std::move(entry));
+      }
+    }
+  }
+
+ private:
+  // ------------------------------------------------------------------------------------------
+  // Conditions
+
+  bool holds(const Condition& c, const Cursor& ctx, std::vector<Read>& reads, const std::string* rule) {
+    switch (c.op) {
+      case Condition::Op::kAll:
+        for (const Condition& k : c.children)
+          if (!holds(k, ctx, reads, rule)) return false;
+        return true;
+      case Condition::Op::kAny:
+        for (const Condition& k : c.children)
+          if (holds(k, ctx, reads, rule)) return true;
+        return false;
+      case Condition::Op::kNot: return !holds(c.children[0], ctx, reads, rule);
+      default: break;
+    }
+    bool result = false;
+    c.path->expand(m_, ctx, [&](const Cursor& at) {
+      if (result) return;
+      const hl7v2::Element e = at.element(m_);
+      if (at.level == V2Level::kSegment) {  // a segment exists
+        if (c.op == Condition::Op::kExists) result = true;
+        return;
+      }
+      if (!text_present(e)) return;
+      reads.push_back({at, rule});
+      if (c.op == Condition::Op::kExists) {
+        result = true;
+        return;
+      }
+      const std::string text = e.text();
+      for (const std::string& v : c.values)
+        if (text == v) result = true;
+    });
+    return c.op == Condition::Op::kExists ? result == c.exists : result;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Issues
+
+  void issue(const Rule& r, hl7v2::ErrorCode code, bool reject, const Cursor& at, std::string why) {
+    MappingIssue i;
+    i.issue.severity = reject ? hl7v2::Severity::kError : hl7v2::Severity::kWarning;
+    i.issue.code = code;
+    i.issue.where = at.location(m_);
+    i.issue.why = std::move(why);
+    i.rule = r.id;
+    i.source = at.level == V2Level::kMessage ? (r.source ? r.source->text() : "") : at.to_string(m_);
+    i.target = r.target_path ? r.target_path->text() : "";
+    out_.issues.push_back(std::move(i));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Writing
+
+  // The object a rule's target path starts from, created on first use.
+  care::ValueRef* materialize(Slot& slot, const Rule& r) {
+    if (!slot.group || !slot.group->target_path) {
+      // Entity roots: the target's entity in the record.
+      if (slot.group && slot.parent) return materialize(*slot.parent, r);
+      const care::EntityInfo* e = r.target_path->info().entity;
+      root_.ptr = out_.record.ensure(e->type);
+      root_.struct_info = &e->info();
+      root_.kind = care::Kind::kStruct;
+      return &root_;
+    }
+    if (slot.ref.ptr) return &slot.ref;
+    Slot* parent = slot.parent;
+    care::ValueRef* base = materialize(*parent, *slot.group);
+    const std::size_t parent_prefix = slot.group->target_prefix;
+    (void)parent_prefix;
+    auto ref = slot.group->target_rel->locate_for_write(base->ptr, *base->struct_info);
+    if (!ref) {
+      issue(*slot.group, hl7v2::ErrorCode::kApplicationInternalError, false, Cursor{}, ref.error());
+      return nullptr;
+    }
+    slot.ref = *ref;
+    return &slot.ref;
+  }
+
+  bool write(const Rule& r, Slot& slot, const Item& item, bool reject) {
+    care::ValueRef* base = materialize(slot, r);
+    if (!base) return false;
+    auto ref = r.target_rel->locate_for_write(base->ptr, *base->struct_info);
+    if (!ref) {
+      issue(r, hl7v2::ErrorCode::kDataType, reject, item.where, ref.error());
+      return false;
+    }
+    if (const auto* coding = std::get_if<care::Coding>(&item.value)) {
+      if (ref->kind == care::Kind::kStruct) {
+        if (ref->struct_info == &care::Coding::describe()) {
+          *static_cast<care::Coding*>(ref->ptr) = *coding;
+        } else {  // CodeableConcept (checked at load)
+          auto* cc = static_cast<care::CodeableConcept*>(ref->ptr);
+          if (!coding->code.empty()) cc->codings.push_back(*coding);
+          if (!item.original.empty()) cc->original_text = item.original;
+        }
+        return true;
+      }
+      auto s = care::assign(*ref, care::Scalar(coding->code));
+      if (!s) {
+        issue(r, hl7v2::ErrorCode::kTableValueNotFound, reject, item.where, s.error());
+        return false;
+      }
+      return true;
+    }
+    care::Scalar v = std::visit(
+        [](const auto& x) -> care::Scalar {
+          if constexpr (std::is_same_v<std::decay_t<decltype(x)>, care::Coding>) return x.code;
+          else return x;
+        },
+        item.value);
+    auto s = care::assign(*ref, v);
+    if (!s) {
+      issue(r, hl7v2::ErrorCode::kDataType, reject, item.where, s.error());
+      return false;
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Rules
+
+  void apply(const Rule& r, const Cursor& ctx, Slot& slot) {
+    if (r.is_group) return apply_group(r, ctx, slot);
+    std::vector<Read> reads;
+    if (r.when && !holds(*r.when, ctx, reads, &r.id)) return;
+    std::vector<Item> items;
+    Cursor first = ctx;
+    bool have_first = false;
+    if (r.source) {
+      r.source->expand(m_, ctx, [&](const Cursor& at) {
+        if (!have_first) first = at, have_first = true;
+        const hl7v2::Element e = at.element(m_);
+        if (!text_present(e)) return;
+        reads.push_back({at, &r.id});
+        std::string text = e.text();
+        items.push_back(Item{text, text, at});
+      });
+    } else if (r.value) {
+      items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.value), "", ctx});
+    }
+    const bool from_source = r.source && !items.empty();
+    if (!items.empty()) {
+      std::vector<std::string> notes;
+      TransformEnv env;
+      env.message = &m_;
+      env.context = ctx;
+      env.zone = profile_.zone.get();
+      env.on_read = [&](const Cursor& c) { reads.push_back({c, &r.id}); };
+      env.notes = &notes;
+      for (const Transform& t : r.transforms) {
+        Cursor failed;
+        auto s = apply_transform(t, items, env, &failed);
+        if (!s) {
+          issue(r, hl7v2::ErrorCode::kDataType, r.reject_invalid, failed, s.error());
+          return;
+        }
+      }
+      for (const std::string& n : notes) {
+        issue(r, hl7v2::ErrorCode::kAccepted, false, items.empty() ? ctx : items[0].where, n);
+        out_.issues.back().issue.severity = hl7v2::Severity::kInformation;
+      }
+      if (r.concept_map) {
+        std::vector<Item> mapped;
+        for (Item& item : items) {
+          const std::string code = std::get<std::string>(item.value);
+          ConceptMap::Translation t = r.concept_map->translate(code);
+          if (t.kind == ConceptMap::Translation::Kind::kUnmapped && r.unmapped == Rule::Unmapped::kKeep) {
+            t.kind = ConceptMap::Translation::Kind::kUnmappedProvided;
+            t.coding = care::Coding{"", code, ""};
+          }
+          if (t.kind == ConceptMap::Translation::Kind::kUnmapped ||
+              (r.unmapped == Rule::Unmapped::kReject && t.kind != ConceptMap::Translation::Kind::kMapped)) {
+            const bool reject = r.reject_invalid || r.unmapped == Rule::Unmapped::kReject;
+            issue(r, hl7v2::ErrorCode::kTableValueNotFound, reject, item.where,
+                  "code '" + code + "' is not in ConceptMap '" + r.concept_map_name + "'");
+            continue;
+          }
+          item.value = std::move(t.coding);
+          mapped.push_back(std::move(item));
+        }
+        items = std::move(mapped);
+        if (items.empty()) return;  // each unmapped code has its issue
+      }
+    }
+    if (items.empty() && r.default_value)
+      items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.default_value), "", ctx});
+    if (items.empty()) {
+      if (r.required)
+        issue(r, hl7v2::ErrorCode::kRequiredFieldMissing, true, have_first ? first : ctx,
+              "required value missing" + std::string(r.source ? " at " + r.source->text() : "") + " for " + r.target_path->text());
+      return;
+    }
+    bool wrote = false;
+    for (const Item& item : items) wrote = write(r, slot, item, r.reject_invalid) || wrote;
+    if (wrote) {
+      record_reads(reads);
+      if (from_source) slot.sourced = true;
+    }
+  }
+
+  static Status<std::string> apply_transform(const Transform& t, std::vector<Item>& items, const TransformEnv& env,
+                                             Cursor* failed) {
+    return mapping::apply(t, items, env, failed);
+  }
+
+  void apply_group(const Rule& g, const Cursor& ctx, Slot& parent) {
+    auto run = [&](const Cursor& c) {
+      std::vector<Read> reads;
+      if (g.when && !holds(*g.when, c, reads, &g.id)) return;
+      Slot slot;
+      slot.parent = &parent;
+      slot.group = &g;
+      const std::size_t issues_before = out_.issues.size();
+      for (const Rule& inner : g.rules) apply(inner, c, slot);
+      if (g.target_path && slot.ref.ptr) {
+        const std::string why = slot.ref.struct_info ? care::check_complete(*slot.ref.struct_info, slot.ref.ptr) : "";
+        if (!why.empty() || !slot.sourced) {
+          slot.ref.field->erase(slot.ref.owner, slot.ref.index);
+          if (slot.sourced)
+            issue(g, g.reject_invalid ? hl7v2::ErrorCode::kRequiredFieldMissing : hl7v2::ErrorCode::kDataType,
+                  g.reject_invalid, c, "left out " + g.target_path->text() + ": " + why);
+          return;
+        }
+      }
+      if (!g.target_path) parent.sourced = parent.sourced || slot.sourced;
+      if (slot.sourced || out_.issues.size() != issues_before) record_reads(reads);
+      if (slot.sourced) parent.sourced = true;
+    };
+    if (!g.source) return run(ctx);
+    g.source->expand(m_, ctx, [&](const Cursor& c) {
+      if (c.level != V2Level::kSegment && !hl7v2::has_value(c.element(m_))) return;
+      run(c);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pruning: a struct that ends up without a required field (an Identifier without a value, a
+  // NhsNumber without its number) is never emitted; each removal is a warning.
+
+  void prune() {
+    for (const care::EntityInfo& e : care::entities()) {
+      if (e.type == care::EntityType::kProvenance) continue;
+      const void* obj = out_.record.find(e.type);
+      if (!obj) continue;
+      prune_struct(e.info(), const_cast<void*>(obj), std::string(e.path_name));
+    }
+  }
+
+  void prune_struct(const care::StructInfo& s, void* obj, const std::string& path) {
+    for (const care::FieldInfo& f : s.fields) {
+      if (f.kind != care::Kind::kStruct || f.shape == care::Shape::kOne) continue;
+      for (std::size_t i = f.count(obj); i-- > 0;) {
+        void* e = const_cast<void*>(f.element(obj, i));
+        const std::string p = path + "." + std::string(f.name) + (f.shape == care::Shape::kList ? "[" + std::to_string(i) + "]" : "");
+        prune_struct(*f.struct_info(), e, p);
+        if (std::string why = care::check_complete(*f.struct_info(), e); !why.empty()) {
+          f.erase(obj, i);
+          MappingIssue mi;
+          mi.issue.severity = hl7v2::Severity::kWarning;
+          mi.issue.code = hl7v2::ErrorCode::kRequiredFieldMissing;
+          mi.issue.why = "left out " + p + ": " + why;
+          mi.target = p;
+          out_.issues.push_back(std::move(mi));
+        }
+      }
+    }
+  }
+
+  const Profile& profile_;
+  const hl7v2::Message& m_;
+  Translation& out_;
+  std::vector<Read> reads_;
+  care::ValueRef root_;
+};
+
+}  // namespace
+
+Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const hl7v2::Message& message) {
+  std::vector<const Profile*> hits;
+  for (const auto& p : set.profiles()) {
+    if (p->abstract || p->direction != Direction::kHl7v2ToCare || !p->match) continue;
+    // Matching records no reads here; translate_with records the match fields of the chosen one.
+    struct Probe {
+      static bool holds(const Condition& c, const hl7v2::Message& m, const Cursor& ctx) {
+        switch (c.op) {
+          case Condition::Op::kAll:
+            for (const Condition& k : c.children)
+              if (!holds(k, m, ctx)) return false;
+            return true;
+          case Condition::Op::kAny:
+            for (const Condition& k : c.children)
+              if (holds(k, m, ctx)) return true;
+            return false;
+          case Condition::Op::kNot: return !holds(c.children[0], m, ctx);
+          default: break;
+        }
+        bool result = false;
+        c.path->expand(m, ctx, [&](const Cursor& at) {
+          const hl7v2::Element e = at.element(m);
+          if (at.level == V2Level::kSegment) {
+            result = result || c.op == Condition::Op::kExists;
+            return;
+          }
+          if (!text_present(e)) return;
+          if (c.op == Condition::Op::kExists) result = true;
+          const std::string text = e.text();
+          for (const std::string& v : c.values) result = result || text == v;
+        });
+        return c.op == Condition::Op::kExists ? result == c.exists : result;
+      }
+    };
+    if (Probe::holds(*p->match, message, Cursor{})) hits.push_back(p.get());
+  }
+  const std::string type = message.text("MSH-9.1") + "^" + message.text("MSH-9.2");
+  MappingIssue mi;
+  mi.issue.severity = hl7v2::Severity::kError;
+  mi.source = "MSH-9";
+  if (auto seg = message.find("MSH")) mi.issue.where = seg->field(9).location();
+  if (hits.empty()) {
+    mi.issue.code = hl7v2::ErrorCode::kUnsupportedMessageType;
+    mi.issue.why = "no hl7v2→care profile matches this message (" + type + " from " + message.text("MSH-4.1") + ")";
+    return err(std::move(mi));
+  }
+  std::stable_sort(hits.begin(), hits.end(), [](const Profile* a, const Profile* b) {
+    return std::tie(a->priority, a->depth) > std::tie(b->priority, b->depth);
+  });
+  if (hits.size() > 1 && hits[0]->priority == hits[1]->priority && hits[0]->depth == hits[1]->depth) {
+    mi.issue.code = hl7v2::ErrorCode::kApplicationInternalError;
+    mi.issue.why = "profiles '" + hits[0]->name + "' and '" + hits[1]->name + "' both match " + type +
+                   " with the same priority; give one a higher \"priority\"";
+    return err(std::move(mi));
+  }
+  return hits[0];
+}
+
+Translation translate_with(const Profile& profile, const hl7v2::Message& message, const TranslateOptions& options) {
+  Translation out;
+  out.profile = &profile;
+  Run run(profile, message, out);
+  // The match condition's fields were read to select the profile.
+  if (profile.match) {
+    std::vector<Read> reads;
+    std::function<void(const Condition&)> walk = [&](const Condition& c) {
+      for (const Condition& k : c.children) walk(k);
+      if (c.path)
+        c.path->expand(message, Cursor{}, [&](const Cursor& at) {
+          if (at.level != V2Level::kSegment && text_present(at.element(message))) reads.push_back({at, &kMatchRule});
+        });
+    };
+    walk(*profile.match);
+    run.record_reads(reads);
+  }
+  run.provenance(options);
+  run.rules();
+  run.ledger();
+  out.accepted = !std::any_of(out.issues.begin(), out.issues.end(), [](const MappingIssue& i) {
+    return i.issue.severity == hl7v2::Severity::kError;
+  });
+  return out;
+}
+
+Translation translate(const ProfileSet& set, const hl7v2::Message& message, const TranslateOptions& options) {
+  auto p = select_profile(set, message);
+  if (!p) {
+    Translation out;
+    out.issues.push_back(p.error());
+    return out;
+  }
+  return translate_with(**p, message, options);
+}
+
+std::string translation_to_json(const Translation& t, bool pretty) {
+  rapidjson::Document d;
+  d.SetObject();
+  auto& a = d.GetAllocator();
+  auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); };
+  if (t.profile) {
+    rapidjson::Value p(rapidjson::kObjectType);
+    p.AddMember("name", str(t.profile->name), a);
+    p.AddMember("version", str(t.profile->version), a);
+    d.AddMember("profile", p, a);
+  }
+  d.AddMember("accepted", t.accepted, a);
+  rapidjson::Value rec;
+  t.record.to_json_value(rec, a);
+  d.AddMember("record", rec, a);
+  rapidjson::Value issues(rapidjson::kArrayType);
+  for (const MappingIssue& i : t.issues) issues.PushBack(str(i.to_string()), a);
+  d.AddMember("issues", issues, a);
+  rapidjson::Value ledger(rapidjson::kObjectType), mapped(rapidjson::kObjectType), ignored(rapidjson::kArrayType),
+      unread(rapidjson::kArrayType), parts(rapidjson::kArrayType);
+  for (const LedgerEntry& e : t.ledger.entries) {
+    if (e.status == LedgerEntry::Status::kMapped) {
+      rapidjson::Value rules(rapidjson::kArrayType);
+      for (const std::string& r : e.rules) rules.PushBack(str(r), a);
+      mapped.AddMember(str(e.field), rules, a);
+      for (const std::string& u : e.unread) parts.PushBack(str(u), a);
+    } else if (e.status == LedgerEntry::Status::kIgnored) {
+      ignored.PushBack(str(e.field), a);
+    } else {
+      unread.PushBack(str(e.field), a);
+    }
+  }
+  ledger.AddMember("mapped", mapped, a);
+  ledger.AddMember("ignored", ignored, a);
+  ledger.AddMember("unread", unread, a);
+  ledger.AddMember("unreadParts", parts, a);
+  d.AddMember("ledger", ledger, a);
+  rapidjson::StringBuffer buf;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    d.Accept(w);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    d.Accept(w);
+  }
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace midhurst::mapping

@@ -1,0 +1,216 @@
+#include "mapping/v2_path.h"
+
+#include <cctype>
+#include <optional>
+
+#include "hl7v2/path.h"
+
+namespace midhurst::mapping {
+
+hl7v2::Element Cursor::element(const hl7v2::Message& m) const {
+  if (level == V2Level::kMessage || segment >= m.segment_count()) return {};
+  hl7v2::Segment seg = m.segment(segment);
+  if (level == V2Level::kSegment) return {};
+  return seg.at(field, repetition ? repetition : 1, component, subcomponent);
+}
+
+hl7v2::Location Cursor::location(const hl7v2::Message& m) const {
+  hl7v2::Location loc;
+  if (level == V2Level::kMessage || segment >= m.segment_count()) return loc;
+  hl7v2::Segment seg = m.segment(segment);
+  loc.segment_index = segment + 1;
+  loc.segment_id = std::string(seg.id());
+  for (std::uint32_t i = 0; i <= segment; ++i)
+    if (m.segment(i).id() == seg.id()) ++loc.segment_occurrence;
+  loc.field = field;
+  loc.repetition = field ? (repetition ? repetition : 1) : 0;
+  loc.component = component;
+  loc.subcomponent = subcomponent;
+  return loc;
+}
+
+std::string Cursor::to_string(const hl7v2::Message& m) const {
+  if (level == V2Level::kMessage || segment >= m.segment_count()) return "message";
+  const hl7v2::Location loc = location(m);
+  std::string out = loc.segment_id;
+  if (loc.segment_occurrence > 1) out += "[" + std::to_string(loc.segment_occurrence) + "]";
+  if (!field) return out;
+  out += "-" + std::to_string(field);
+  if (repetition > 1) out += "[" + std::to_string(repetition) + "]";
+  if (component) out += "." + std::to_string(component);
+  if (subcomponent) out += "." + std::to_string(subcomponent);
+  return out;
+}
+
+namespace {
+
+struct Scanner {
+  std::string_view s;
+  std::size_t i = 0;
+  bool done() const { return i >= s.size(); }
+  char peek() const { return done() ? '\0' : s[i]; }
+};
+
+}  // namespace
+
+Result<V2Path, V2PathError> V2Path::parse(std::string_view text, V2Level context) {
+  V2Path p;
+  p.text_ = std::string(text);
+  Scanner sc{text};
+  auto fail = [&](std::size_t at, std::string why) { return err(V2PathError{at, std::move(why)}); };
+  // A number >= 1, or '*' when star_ok; inside brackets when bracketed.
+  auto number = [&](std::uint32_t& out, const char* what) -> bool {
+    if (!std::isdigit(static_cast<unsigned char>(sc.peek()))) return false;
+    std::uint64_t v = 0;
+    while (std::isdigit(static_cast<unsigned char>(sc.peek()))) {
+      v = v * 10 + static_cast<std::uint64_t>(sc.s[sc.i++] - '0');
+      if (v > 99999) return false;
+    }
+    (void)what;
+    if (v == 0) return false;
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  };
+  auto bracket = [&](std::uint32_t& out, const char* what) -> std::optional<V2PathError> {
+    if (sc.peek() != '[') return std::nullopt;
+    const std::size_t at = ++sc.i;
+    if (sc.peek() == '*') {
+      ++sc.i;
+      out = kAll;
+    } else if (!number(out, what)) {
+      return V2PathError{at, std::string(what) + " must be a number from 1 or '*'"};
+    }
+    if (sc.peek() != ']') return V2PathError{sc.i, "expected ']'"};
+    ++sc.i;
+    return std::nullopt;
+  };
+  if (text.empty()) return fail(0, "empty path");
+
+  V2Level level = V2Level::kMessage;
+  if (text[0] == '-' || text[0] == '.') {
+    p.relative_ = true;
+    if (text[0] == '-') {
+      if (context != V2Level::kSegment)
+        return fail(0, "a relative path starting with '-' (a field) needs a segment context, e.g. "
+                       "inside a group whose source is \"OBX[*]\"");
+      level = V2Level::kSegment;
+    } else {
+      if (context != V2Level::kField && context != V2Level::kComponent)
+        return fail(0, context == V2Level::kSegment
+                           ? "inside a segment context a relative path starts with '-' and a "
+                             "field number, e.g. \"-5\""
+                           : "a relative path starting with '.' needs a field context, e.g. "
+                             "inside a group whose source is \"PID-3[*]\"");
+      level = context;
+    }
+    p.starts_at_ = level;
+  } else {
+    for (int k = 0; k < 3; ++k) {
+      const char c = sc.peek();
+      if (!(std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c))))
+        return fail(sc.i, "a path starts with a 3-character segment id (A-Z, 0-9) such as PID, or "
+                          "with '-' or '.' for a relative path");
+      p.segment_[k] = c;
+      ++sc.i;
+    }
+    if (auto e = bracket(p.occurrence_, "a segment occurrence")) return err(*e);
+    level = V2Level::kSegment;
+  }
+  // Field.
+  if (level == V2Level::kSegment && sc.peek() == '-') {
+    ++sc.i;
+    const std::size_t at = sc.i;
+    if (!number(p.field_, "field")) return fail(at, "expected a field number from 1 after '-'");
+    if (auto e = bracket(p.repetition_, "a repetition")) return err(*e);
+    level = V2Level::kField;
+  }
+  // Components.
+  if (level == V2Level::kField && sc.peek() == '.') {
+    ++sc.i;
+    const std::size_t at = sc.i;
+    if (!number(p.component_, "component")) return fail(at, "expected a component number from 1 after '.'");
+    level = V2Level::kComponent;
+  }
+  if (level == V2Level::kComponent && sc.peek() == '.') {
+    ++sc.i;
+    const std::size_t at = sc.i;
+    if (!number(p.subcomponent_, "sub-component"))
+      return fail(at, "expected a sub-component number from 1 after '.'");
+    level = V2Level::kSubcomponent;
+  }
+  if (!sc.done()) {
+    if (sc.peek() == '[')
+      return fail(sc.i, "only a segment occurrence or a field repetition can be indexed");
+    return fail(sc.i, std::string("unexpected '") + sc.peek() + "'");
+  }
+  if (p.relative_ && level == p.starts_at_)
+    return fail(text.size(), "a relative path needs at least one number");
+  p.level_ = level;
+  return p;
+}
+
+void V2Path::expand(const hl7v2::Message& m, const Cursor& context,
+                    const std::function<void(const Cursor&)>& fn) const {
+  auto from_field = [&](Cursor c) {
+    // c.segment is set; now field, repetition, component, sub-component.
+    auto emit_rep = [&](std::uint32_t rep) {
+      Cursor d = c;
+      d.field = field_;
+      d.repetition = rep;
+      d.component = component_;
+      d.subcomponent = subcomponent_;
+      d.level = level_;
+      fn(d);
+    };
+    if (level_ == V2Level::kSegment) {
+      c.level = V2Level::kSegment;
+      fn(c);
+      return;
+    }
+    if (repetition_ == kAll) {
+      const hl7v2::Element f = m.segment(c.segment).field(field_);
+      const std::size_t n = f.present() ? f.size() : 0;
+      for (std::uint32_t r = 1; r <= n; ++r) emit_rep(r);
+    } else {
+      emit_rep(repetition_);
+    }
+  };
+  if (!relative_) {
+    const std::string_view id(segment_, 3);
+    Cursor c;
+    if (occurrence_ == kAll) {
+      for (std::size_t i = 0; i < m.segment_count(); ++i) {
+        if (m.segment(i).id() != id) continue;
+        c.segment = static_cast<std::uint32_t>(i);
+        from_field(c);
+      }
+    } else {
+      std::uint32_t seen = 0;
+      for (std::size_t i = 0; i < m.segment_count(); ++i) {
+        if (m.segment(i).id() != id || ++seen != occurrence_) continue;
+        c.segment = static_cast<std::uint32_t>(i);
+        from_field(c);
+        break;
+      }
+    }
+    return;
+  }
+  // Relative: keep the context's outer parts.
+  if (starts_at_ == V2Level::kSegment) {
+    Cursor c;
+    c.segment = context.segment;
+    from_field(c);
+    return;
+  }
+  Cursor d = context;
+  if (starts_at_ == V2Level::kField) {
+    d.component = component_;
+    d.subcomponent = subcomponent_;
+  } else {  // component context: only the sub-component is relative
+    d.subcomponent = subcomponent_;
+  }
+  d.level = starts_at_ == V2Level::kField ? level_ : V2Level::kSubcomponent;
+  fn(d);
+}
+
+}  // namespace midhurst::mapping

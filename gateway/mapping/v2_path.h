@@ -1,0 +1,83 @@
+// Source paths into HL7v2 messages for mapping rules, with iteration and relative forms.
+//
+//   absolute  SEG ['[' n | '*' ']'] [ '-' field ['[' n | '*' ']'] ['.' component ['.' sub]] ]
+//   relative  '-' field ...          inside a segment context        (a group over "OBX[*]")
+//             '.' component ['.' sub] inside a field/repetition context (a group over "PID-3[*]")
+//             '.' sub                  inside a component context
+// e.g. "PID-5", "PID-3[*]", "OBX[*]", "OBX[2]-5", "PD1-3.3", ".4.1", "-5". '*' iterates every
+// segment occurrence or every field repetition; an omitted occurrence or repetition means the
+// first, as in hl7v2/path.h (whose syntax this extends with SEG[*] and the relative forms).
+//
+// A Cursor is one concrete place in a message (a segment, a field repetition, a component...);
+// expand() turns a path, read from a context cursor, into the cursors it names.
+//
+// Thread-safety: V2Path is an immutable value; expand() only reads the Message.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "hl7v2/message.h"
+
+namespace midhurst::mapping {
+
+// How deep a context or a path's end is.
+enum class V2Level : std::uint8_t { kMessage, kSegment, kField, kComponent, kSubcomponent };
+
+// One place in a message. Numbers are 1-based; 0 means "not that deep".
+struct Cursor {
+  std::uint32_t segment = 0;  // 0-based segment index in the message; valid when level >= kSegment
+  std::uint32_t field = 0;
+  std::uint32_t repetition = 0;
+  std::uint32_t component = 0;
+  std::uint32_t subcomponent = 0;
+  V2Level level = V2Level::kMessage;
+
+  hl7v2::Element element(const hl7v2::Message& m) const;
+  // "PID-3[2].4", "OBX[2]-5": the path form (hl7v2::Path::to_string style).
+  std::string to_string(const hl7v2::Message& m) const;
+  hl7v2::Location location(const hl7v2::Message& m) const;
+};
+
+struct V2PathError {
+  std::size_t offset = 0;  // character offset in the path text
+  std::string message;
+};
+
+class V2Path {
+ public:
+  static constexpr std::uint32_t kAll = 0xFFFFFFFFu;
+
+  // Parses `text`. `context` is the level the path will be read from (kMessage for a top-level
+  // rule): a relative path must fit it, an absolute one fits any context.
+  static Result<V2Path, V2PathError> parse(std::string_view text, V2Level context);
+
+  const std::string& text() const { return text_; }
+  bool relative() const { return relative_; }
+  bool iterates() const { return occurrence_ == kAll || repetition_ == kAll; }
+  // The level of the cursors expand() gives (kSegment for "OBX[*]", kField for "PID-3[*]").
+  V2Level level() const { return level_; }
+
+  // Calls fn for every cursor the path names from `context`, in message order. Segments and
+  // repetitions that do not exist give nothing; a non-iterating path that names a missing field
+  // still gives its cursor (which reads as "").
+  void expand(const hl7v2::Message& m, const Cursor& context,
+              const std::function<void(const Cursor&)>& fn) const;
+
+ private:
+  std::string text_;
+  bool relative_ = false;
+  V2Level level_ = V2Level::kMessage;
+  char segment_[4] = {0, 0, 0, 0};
+  std::uint32_t occurrence_ = 1;
+  std::uint32_t field_ = 0;
+  std::uint32_t repetition_ = 1;
+  std::uint32_t component_ = 0;
+  std::uint32_t subcomponent_ = 0;
+  V2Level starts_at_ = V2Level::kMessage;  // relative: the first level the path sets
+};
+
+}  // namespace midhurst::mapping
