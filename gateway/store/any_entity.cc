@@ -1,0 +1,75 @@
+#include "store/any_entity.h"
+
+#include <array>
+#include <cstdio>
+#include <mutex>
+#include <random>
+
+#include "care/json.h"
+
+namespace midhurst::store {
+
+namespace {
+
+// Index = care::EntityType enumerator = AnyEntity alternative (checked below).
+constexpr std::array<std::string_view, 10> kTypeNames = {
+    "Patient",        "RelatedPerson", "Organization", "Practitioner",  "PractitionerRole",
+    "CareTeamMember", "Encounter",     "Referral",     "EndOfLifePlan", "Provenance"};
+
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(
+                                 care::EntityType::kEncounter), AnyEntity>,
+                             care::Encounter>);
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(
+                                 care::EntityType::kProvenance), AnyEntity>,
+                             care::Provenance>);
+static_assert(std::variant_size_v<AnyEntity> == kTypeNames.size());
+
+}  // namespace
+
+care::EntityType type_of(const AnyEntity& e) { return static_cast<care::EntityType>(e.index()); }
+
+care::Entity& header(AnyEntity& e) {
+  return std::visit([](auto& x) -> care::Entity& { return x; }, e);
+}
+const care::Entity& header(const AnyEntity& e) {
+  return std::visit([](const auto& x) -> const care::Entity& { return x; }, e);
+}
+
+std::string to_json(const AnyEntity& e) {
+  return std::visit([](const auto& x) { return care::to_json(x); }, e);
+}
+
+std::string_view type_name(care::EntityType t) { return kTypeNames[static_cast<std::size_t>(t)]; }
+
+bool parse_type_name(std::string_view name, care::EntityType* out) {
+  for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
+    if (kTypeNames[i] == name) {
+      *out = static_cast<care::EntityType>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string new_entity_id() {
+  // One generator per process behind a mutex: ids are created a few per message, so contention
+  // is irrelevant, and seeding from random_device once avoids its cost per call.
+  static std::mutex mu;
+  static std::mt19937_64 gen{std::random_device{}()};
+  std::uint64_t a, b;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    a = gen();
+    b = gen();
+  }
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+}  // namespace midhurst::store

@@ -1,0 +1,215 @@
+// extract_terms (index_terms.h): one function per entity type, listing its search terms.
+#include "store/index_terms.h"
+
+#include <type_traits>
+
+#include "care/codes.h"
+#include "store/time_range.h"
+
+namespace midhurst::store {
+
+namespace {
+
+template <class E>
+std::string enum_code(E e) {
+  return std::string(care::describe_enum(e).values[static_cast<std::size_t>(e)].code);
+}
+
+class Collector {
+ public:
+  explicit Collector(IndexTerms* t) : t_(t) {}
+
+  void identifier(const care::Identifier& i) {
+    if (!i.value.empty()) t_->identifiers.push_back({i.system, i.value});
+  }
+  void identifier(std::string_view system, const std::string& value) {
+    if (!value.empty()) t_->identifiers.push_back({std::string(system), value});
+  }
+  void identifiers(const std::vector<care::Identifier>& v) {
+    for (const auto& i : v) identifier(i);
+  }
+  void name(const care::HumanName& n) {
+    add_string("family", n.family);
+    for (const auto& g : n.given) add_string("given", g);
+    add_string("name", n.family);
+    for (const auto& g : n.given) add_string("name", g);
+    add_string("name", n.text);
+  }
+  void names(const std::vector<care::HumanName>& v) {
+    for (const auto& n : v) name(n);
+  }
+  void add_string(const char* param, const std::string& value) {
+    if (!value.empty()) t_->strings.push_back({param, normalise_text(value)});
+  }
+  void date(const char* param, const std::string& value) {
+    if (auto r = date_range(value)) t_->dates.push_back({param, r->lo, r->hi});
+  }
+  void period(const char* param, const std::optional<care::Period>& p) {
+    if (!p) return;
+    auto lo = date_range(p->start);
+    auto hi = date_range(p->end);
+    if (!lo && !hi) return;
+    // An open end is unbounded on that side (FHIR: an ongoing encounter overlaps any later date).
+    t_->dates.push_back({param, lo ? lo->lo : std::string("0000-01-01T00:00:00.000Z"),
+                         hi ? hi->hi : std::string("9999-12-31T23:59:59.999Z")});
+  }
+  void token(const char* param, std::string system, std::string code) {
+    if (!code.empty()) t_->tokens.push_back({param, std::move(system), std::move(code)});
+  }
+  template <class E>
+  void enum_token(const char* param, const std::optional<E>& e) {
+    if (e) token(param, "", enum_code(*e));
+  }
+  template <class E>
+  void enum_token(const char* param, const E& e) {
+    token(param, "", enum_code(e));
+  }
+  void coded(const char* param, const std::optional<care::CodeableConcept>& c) {
+    if (c) coded(param, *c);
+  }
+  void coded(const char* param, const care::CodeableConcept& c) {
+    for (const auto& coding : c.codings) token(param, coding.system, coding.code);
+  }
+  void codeds(const char* param, const std::vector<care::CodeableConcept>& v) {
+    for (const auto& c : v) coded(param, c);
+  }
+  void ref(const char* param, const care::Reference& r) {
+    if (!r.id.empty()) t_->refs.push_back({param, r.type, r.id});
+  }
+  void ref(const char* param, const std::optional<care::Reference>& r) {
+    if (r) ref(param, *r);
+  }
+  void refs(const char* param, const std::vector<care::Reference>& v) {
+    for (const auto& r : v) ref(param, r);
+  }
+  void place(const char* param, const std::optional<care::PlaceChoice>& p) {
+    if (!p) return;
+    enum_token(param, p->location_type);
+    coded(param, p->code);
+  }
+
+ private:
+  IndexTerms* t_;
+};
+
+void collect(Collector& c, const care::Patient& p) {
+  if (p.nhs_number) c.identifier(care::codes::kNhsNumber, p.nhs_number->value);
+  c.identifiers(p.identifiers);
+  c.names(p.names);
+  c.date("birthdate", p.birth_date);
+  c.enum_token("gender", p.gender);
+  if (p.deceased) c.token("deceased", "", *p.deceased ? "true" : "false");
+  if (p.registered_gp) {
+    c.ref("general-practitioner", p.registered_gp->practitioner);
+    c.ref("general-practitioner", p.registered_gp->practice);
+    if (!p.registered_gp->practice_ods.empty())
+      c.token("gp-practice", std::string(care::codes::kOdsOrganization), p.registered_gp->practice_ods);
+  }
+  c.ref("link", p.replaced_by);
+  c.refs("link", p.replaces);
+}
+
+void collect(Collector& c, const care::RelatedPerson& r) {
+  c.ref("patient", r.patient);
+  if (r.name) c.name(*r.name);
+  c.codeds("relationship", r.relationships);
+  for (auto role : r.roles) c.enum_token("role", role);
+}
+
+void collect(Collector& c, const care::Organization& o) {
+  c.identifier(care::codes::kOdsOrganization, o.ods_code);
+  c.identifiers(o.identifiers);
+  c.add_string("name", o.name);
+  c.coded("type", o.type);
+  c.ref("partof", o.part_of);
+}
+
+void collect(Collector& c, const care::Practitioner& p) {
+  c.identifiers(p.identifiers);
+  c.names(p.names);
+}
+
+void collect(Collector& c, const care::PractitionerRole& r) {
+  c.identifiers(r.identifiers);
+  c.ref("practitioner", r.practitioner);
+  c.ref("organization", r.organization);
+  c.codeds("role", r.roles);
+  c.codeds("specialty", r.specialties);
+}
+
+void collect(Collector& c, const care::CareTeamMember& m) {
+  c.ref("patient", m.patient);
+  c.ref("practitioner", m.practitioner);
+  c.ref("organization", m.organization);
+  c.enum_token("role", m.role);
+  c.coded("role-code", m.role_code);
+  c.period("date", m.period);
+}
+
+void collect(Collector& c, const care::Encounter& e) {
+  c.identifiers(e.identifiers);
+  c.ref("patient", e.patient);
+  c.ref("service-provider", e.service_provider);
+  for (const auto& p : e.participants) c.ref("participant", p.practitioner);
+  c.enum_token("status", e.status);
+  c.enum_token("class", e.encounter_class);
+  c.period("date", e.period);
+}
+
+void collect(Collector& c, const care::Referral& r) {
+  c.identifiers(r.identifiers);
+  c.ref("patient", r.patient);
+  c.ref("requester", r.requester.organization);
+  c.ref("requester", r.requester.practitioner);
+  c.ref("performer", r.recipient.organization);
+  c.ref("performer", r.recipient.practitioner);
+  c.ref("encounter", r.encounter);
+  c.enum_token("status", r.status);
+  c.enum_token("priority", r.priority);
+  c.coded("service-type", r.service_type);
+  c.codeds("category", r.categories);
+  c.codeds("reason", r.reasons);
+  c.date("date", r.authored_on);
+}
+
+void collect(Collector& c, const care::EndOfLifePlan& p) {
+  c.ref("patient", p.patient);
+  c.ref("key-worker", p.key_worker);
+  c.refs("care-team", p.care_team);
+  c.date("date", p.created_at);
+  if (p.cpr_decision) c.enum_token("cpr-decision", p.cpr_decision->decision);
+  if (p.respect) c.enum_token("respect-cpr", p.respect->cpr_recommendation);
+  if (p.eol_register) c.token("eol-register", "", p.eol_register->on_register ? "true" : "false");
+  if (p.consent_to_share) c.enum_token("consent", p.consent_to_share->decision);
+  if (p.prognosis) c.enum_token("prognosis", p.prognosis->category);
+  c.place("preferred-place-of-care", p.preferred_place_of_care);
+  for (const auto& place : p.preferred_place_of_death)
+    c.place("preferred-place-of-death", std::optional<care::PlaceChoice>(place));
+  if (p.death) c.place("actual-place-of-death", p.death->actual_place);
+  if (p.adrt) {
+    c.token("adrt", "", p.adrt->present ? "true" : "false");
+    c.enum_token("adrt", p.adrt->type);
+  }
+  if (p.lpa_health_welfare) c.enum_token("lpa", p.lpa_health_welfare->authority);
+  if (p.anticipatory_medicines) c.enum_token("anticipatory-medicines", p.anticipatory_medicines->status);
+  if (p.last_year_of_life)
+    c.token("last-year-of-life", "", p.last_year_of_life->identified ? "true" : "false");
+  if (p.primary_diagnosis) c.coded("diagnosis", p.primary_diagnosis->code);
+  for (const auto& d : p.other_diagnoses) c.coded("diagnosis", d.code);
+}
+
+void collect(Collector& c, const care::Provenance& p) {
+  c.token("sender", p.sender.application, p.sender.organization_ods);
+  c.token("message-id", "", p.message_id);
+}
+
+}  // namespace
+
+IndexTerms extract_terms(const AnyEntity& entity) {
+  IndexTerms terms;
+  Collector c(&terms);
+  std::visit([&](const auto& e) { collect(c, e); }, entity);
+  return terms;
+}
+
+}  // namespace midhurst::store

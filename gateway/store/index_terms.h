@@ -1,0 +1,60 @@
+// The search terms of a care entity: what the search indexes hold for its current version.
+//
+// Backend-neutral, so SQLite and PostgreSQL index exactly the same terms and answer queries the
+// same way. Parameters per type (names follow FHIR search parameter names where one exists):
+//
+//   all types         identifiers (system|value) of every Identifier the entity holds
+//   Patient           name/family/given (strings), birthdate (date), gender, deceased (tokens),
+//                     general-practitioner, organization, link (references)
+//   RelatedPerson     patient; name; relationship (CodeableConcept codes), role (enum codes)
+//   Organization      name; type; partof; the ODS code as identifier (ods-organization-code)
+//   Practitioner      name/family/given
+//   PractitionerRole  practitioner, organization; role, specialty
+//   CareTeamMember    patient, practitioner, organization; role (enum), role-code
+//   Encounter         patient, service-provider, participant; status, class; date (period)
+//   Referral          patient, requester, performer, encounter; status, priority,
+//                     service-type, category, reason; date (authoredOn)
+//   EndOfLifePlan     patient, key-worker, care-team; date (createdAt); tokens for the EoL items:
+//                     cpr-decision, respect-cpr, eol-register, consent, prognosis,
+//                     preferred-place-of-death, preferred-place-of-care, actual-place-of-death,
+//                     adrt, lpa, anticipatory-medicines, last-year-of-life, diagnosis
+//                     (enum-valued items have system "" and the enum's JSON code)
+//   Provenance        sender (token: system = application, code = facility), message-id
+//
+// References are indexed only when they carry a gateway id (a reference by business identifier
+// is resolved before it is stored; see the gaps in FORMAT.md). Reentrant.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/any_entity.h"
+
+namespace midhurst::store {
+
+struct IndexTerms {
+  struct Identifier { std::string system, value; };
+  struct String { std::string param, value; };  // value normalised (normalise_text)
+  struct Date { std::string param, lo, hi; };   // canonical instant range (time_range.h)
+  struct Token { std::string param, system, code; };
+  struct Ref { std::string param; care::EntityType target_type; std::string target_id; };
+  std::vector<Identifier> identifiers;
+  std::vector<String> strings;
+  std::vector<Date> dates;
+  std::vector<Token> tokens;
+  std::vector<Ref> refs;
+};
+
+IndexTerms extract_terms(const AnyEntity& entity);
+
+// Lower-case, with the accents of Latin-1 and Latin Extended-A letters removed ("Zoë Ó Súilleabháin"
+// -> "zoe o suilleabhain", "ß" -> "ss"); other bytes unchanged. Names are indexed and searched
+// in this form so that a search for "oneill" does not need to know the sender's spelling of case.
+std::string normalise_text(std::string_view text);
+
+// The smallest string greater than every string starting with `prefix` ("" when none exists):
+// prefix search becomes the index range [prefix, prefix_successor(prefix)).
+std::string prefix_successor(std::string_view prefix);
+
+}  // namespace midhurst::store

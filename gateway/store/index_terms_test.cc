@@ -1,0 +1,83 @@
+// Backend-neutral helpers: text normalisation, date ranges, search terms, cursors.
+#include <catch2/catch.hpp>
+
+#include "store/cursor.h"
+#include "store/index_terms.h"
+#include "store/time_range.h"
+
+namespace midhurst::store {
+
+TEST_CASE("terms: normalise_text folds case and Latin accents", "[terms]") {
+  CHECK(normalise_text("Zoë Ó Súilleabháin") == "zoe o suilleabhain");
+  CHECK(normalise_text("STRAßE") == "strasse");
+  CHECK(normalise_text("Łukasz Żółć") == "lukasz zolc");
+  CHECK(normalise_text("O'Brien-Smith") == "o'brien-smith");
+  CHECK(normalise_text("日本") == "日本");  // untouched
+}
+
+TEST_CASE("terms: prefix_successor bounds a prefix range", "[terms]") {
+  CHECK(prefix_successor("smi") == "smj");
+  CHECK(prefix_successor(std::string("a\xff", 2)) == "b");
+  CHECK(prefix_successor("") == "");
+}
+
+TEST_CASE("terms: dates and dateTimes become instant ranges", "[terms]") {
+  auto r = date_range("1950");
+  REQUIRE(r);
+  CHECK(r->lo == "1950-01-01T00:00:00.000Z");
+  CHECK(r->hi == "1950-12-31T23:59:59.999Z");
+  r = date_range("2024-02");
+  REQUIRE(r);
+  CHECK(r->hi == "2024-02-29T23:59:59.999Z");
+  r = date_range("2024-03-01T00:30+01:00");
+  REQUIRE(r);
+  CHECK(r->lo == "2024-02-29T23:30:00.000Z");
+  CHECK(r->hi == "2024-02-29T23:30:59.999Z");
+  r = date_range("2024-03-01T10:00:00.5Z");
+  REQUIRE(r);
+  CHECK(r->lo == "2024-03-01T10:00:00.500Z");
+  CHECK(r->hi == "2024-03-01T10:00:00.599Z");
+  for (const char* bad : {"", "19", "1950-13", "2023-02-29", "2024-03-01T10:00", "2024-03-01T25:00Z",
+                          "2024-03-01T10:00:00Zjunk", "2024-03-01 10:00Z"})
+    CHECK_FALSE(date_range(bad));
+}
+
+TEST_CASE("terms: an EoL plan indexes its patient and its coded items", "[terms]") {
+  care::EndOfLifePlan p;
+  p.patient = care::Reference{care::EntityType::kPatient, "p1", std::nullopt, ""};
+  p.created_at = "2024-01-01";
+  p.cpr_decision = care::CprDecision{};
+  p.cpr_decision->decision = care::CprDecisionCode::kDnacpr;
+  p.primary_diagnosis = care::Diagnosis{};
+  p.primary_diagnosis->code.codings.push_back(care::Coding{"http://snomed.info/sct", "254637007", ""});
+  IndexTerms t = extract_terms(AnyEntity(p));
+  REQUIRE(t.refs.size() == 1);
+  CHECK(t.refs[0].param == "patient");
+  CHECK(t.refs[0].target_id == "p1");
+  bool cpr = false, dx = false;
+  for (const auto& tok : t.tokens) {
+    cpr |= tok.param == "cpr-decision" && tok.code == "dnacpr";
+    dx |= tok.param == "diagnosis" && tok.system == "http://snomed.info/sct" && tok.code == "254637007";
+  }
+  CHECK(cpr);
+  CHECK(dx);
+  REQUIRE(t.dates.size() == 1);
+  CHECK(t.dates[0].param == "date");
+}
+
+TEST_CASE("terms: cursors round-trip and reject garbage", "[terms]") {
+  SearchCursor c{SortOrder::kLastUpdatedDesc, true, "2024-03-01T10:00:00.000Z", "id.with-odd\x01"};
+  auto d = decode_cursor(encode_cursor(c));
+  REQUIRE(d);
+  CHECK(d->sort == c.sort);
+  CHECK(d->before);
+  CHECK(d->key == c.key);
+  CHECK(d->id == c.id);
+  for (const char* bad : {"", "s1.", "s1.9.n.00.61", "s1.0.x.00.61", "s1.0.n.0g.61", "s1.0.n..", "h1.5"})
+    CHECK_FALSE(decode_cursor(bad));
+  CHECK(decode_history_cursor(encode_history_cursor(42)) == 42);
+  CHECK_FALSE(decode_history_cursor("h1.-3"));
+  CHECK_FALSE(decode_history_cursor("h1.3x"));
+}
+
+}  // namespace midhurst::store

@@ -1,0 +1,26 @@
+// Row <-> value conversions shared by the SqliteStore source files. Internal to gateway/store.
+#pragma once
+
+#include "store/sqlite_db.h"
+#include "store/types.h"
+
+namespace midhurst::store::sqlite {
+
+// Columns read by entity_from_row, in order, from entity_version aliased `v`.
+inline constexpr const char* kEntityColumns =
+    "v.type, v.id, v.version, v.last_updated, v.deleted, v.body, v.journal_seq, v.provenance_id";
+EntityVersion entity_from_row(const Stmt& s);
+
+// Columns read by journal_from_row, from journal.
+inline constexpr const char* kJournalColumns =
+    "seq, kind, sender_app, sender_facility, control_id, received_at, stored_at, status, reason, "
+    "duplicate_of, unmapped, payload";
+JournalRecord journal_from_row(const Stmt& s);
+
+// Columns read by outbox_from_row, from outbox.
+inline constexpr const char* kOutboxColumns =
+    "seq, journal_seq, destination, content_type, payload, state, attempts, next_attempt_at, "
+    "lease_owner, lease_until, last_error, created_at, updated_at";
+OutboxItem outbox_from_row(const Stmt& s);
+
+}  // namespace midhurst::store::sqlite

@@ -1,0 +1,186 @@
+#include "store/sqlite_schema.h"
+
+#include <string>
+
+namespace midhurst::store::sqlite {
+
+namespace {
+
+// --- Migration 1: journal, entities with versions, search indexes, outbox, audit. ---
+constexpr std::string_view kV1[] = {
+    // Journal (FORMAT.md "journal"). seq is the rowid: assigned in commit order, never reused
+    // (AUTOINCREMENT) so a pruned seq cannot be handed out again and confuse provenance.
+    R"(CREATE TABLE journal(
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         kind TEXT NOT NULL CHECK(kind IN ('hl7v2','fhir')),
+         sender_app TEXT NOT NULL,
+         sender_facility TEXT NOT NULL,
+         control_id TEXT NOT NULL,
+         received_at TEXT NOT NULL,
+         stored_at TEXT NOT NULL,
+         status TEXT NOT NULL
+           CHECK(status IN ('received','accepted','rejected','duplicate','failed')),
+         reason TEXT NOT NULL DEFAULT '',
+         duplicate_of INTEGER NOT NULL DEFAULT 0,
+         unmapped TEXT NOT NULL DEFAULT '[]',
+         payload BLOB NOT NULL,
+         payload_size INTEGER NOT NULL))",
+    // The dedup key is held only by entries that were (or will be) processed: a rejected or failed
+    // message may be sent again with the same control id and is then processed again.
+    R"(CREATE UNIQUE INDEX journal_dedup ON journal(sender_app, sender_facility, control_id)
+         WHERE control_id <> '' AND status IN ('received','accepted'))",
+    "CREATE INDEX journal_sender ON journal(sender_app, sender_facility, seq)",
+    // Every version of every entity. seq orders all changes (type history, keyset cursors).
+    R"(CREATE TABLE entity_version(
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         type TEXT NOT NULL,
+         id TEXT NOT NULL,
+         version INTEGER NOT NULL CHECK(version >= 1),
+         last_updated TEXT NOT NULL,
+         deleted INTEGER NOT NULL DEFAULT 0,
+         journal_seq INTEGER NOT NULL DEFAULT 0,
+         provenance_id TEXT NOT NULL DEFAULT '',
+         body TEXT NOT NULL,
+         UNIQUE(type, id, version)))",
+    "CREATE INDEX entity_version_type ON entity_version(type, seq)",
+    // The current version of each entity: what read and search see.
+    R"(CREATE TABLE entity_current(
+         type TEXT NOT NULL,
+         id TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         seq INTEGER NOT NULL,
+         last_updated TEXT NOT NULL,
+         deleted INTEGER NOT NULL DEFAULT 0,
+         PRIMARY KEY(type, id)) WITHOUT ROWID)",
+    "CREATE INDEX entity_current_lu ON entity_current(type, last_updated, id)",
+    // Search indexes: rows for current, non-deleted versions only, replaced on every write.
+    "CREATE TABLE idx_identifier(type TEXT NOT NULL, id TEXT NOT NULL, system TEXT NOT NULL, value TEXT NOT NULL)",
+    "CREATE INDEX idx_identifier_value ON idx_identifier(value, system, type)",
+    "CREATE INDEX idx_identifier_owner ON idx_identifier(type, id)",
+    "CREATE TABLE idx_string(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, value TEXT NOT NULL)",
+    "CREATE INDEX idx_string_value ON idx_string(type, param, value)",
+    "CREATE INDEX idx_string_owner ON idx_string(type, id)",
+    "CREATE TABLE idx_date(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL)",
+    "CREATE INDEX idx_date_lo ON idx_date(type, param, lo)",
+    "CREATE INDEX idx_date_owner ON idx_date(type, id)",
+    "CREATE TABLE idx_token(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, system TEXT NOT NULL, code TEXT NOT NULL)",
+    "CREATE INDEX idx_token_code ON idx_token(type, param, code)",
+    "CREATE INDEX idx_token_owner ON idx_token(type, id)",
+    "CREATE TABLE idx_ref(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL)",
+    "CREATE INDEX idx_ref_target ON idx_ref(target_id, type, param)",
+    "CREATE INDEX idx_ref_owner ON idx_ref(type, id)",
+    // Outbox (FORMAT.md "outbox": states and invariants O1-O7).
+    R"(CREATE TABLE outbox(
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         journal_seq INTEGER NOT NULL DEFAULT 0,
+         destination TEXT NOT NULL,
+         content_type TEXT NOT NULL DEFAULT '',
+         payload BLOB NOT NULL,
+         state TEXT NOT NULL CHECK(state IN ('pending','in_flight','delivered','dead')),
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt_at TEXT NOT NULL,
+         lease_owner TEXT NOT NULL DEFAULT '',
+         lease_until TEXT NOT NULL DEFAULT '',
+         last_error TEXT NOT NULL DEFAULT '',
+         created_at TEXT NOT NULL,
+         updated_at TEXT NOT NULL))",
+    "CREATE INDEX outbox_claim ON outbox(state, next_attempt_at, seq)",
+    "CREATE INDEX outbox_journal ON outbox(journal_seq) WHERE state IN ('pending','in_flight')",
+    // Audit trail, append-only.
+    R"(CREATE TABLE audit(
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         time TEXT NOT NULL,
+         client TEXT NOT NULL,
+         interaction TEXT NOT NULL,
+         outcome TEXT NOT NULL,
+         detail TEXT NOT NULL DEFAULT ''))",
+    "CREATE TABLE audit_patient(audit_seq INTEGER NOT NULL, patient_id TEXT NOT NULL, PRIMARY KEY(patient_id, audit_seq)) WITHOUT ROWID",
+    "CREATE INDEX audit_patient_seq ON audit_patient(audit_seq)",
+};
+
+// --- Migration 2: A40 merge links. ---
+constexpr std::string_view kV2[] = {
+    // old_id was merged into survivor_id. Chains are collapsed on write (when B merges into C,
+    // every link to B is pointed at C), so one lookup finds the final survivor.
+    R"(CREATE TABLE patient_link(
+         old_id TEXT PRIMARY KEY,
+         survivor_id TEXT NOT NULL,
+         merged_at TEXT NOT NULL,
+         journal_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID)",
+    "CREATE INDEX patient_link_survivor ON patient_link(survivor_id)",
+};
+
+constexpr Migration kMigrations[] = {
+    {1, "journal, versioned entities, search indexes, outbox, audit", kV1},
+    {2, "A40 merge links (patient_link)", kV2},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+int latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+StoreResult<int> schema_version(Connection& c) {
+  auto has = c.prepare("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name=?");
+  if (!has.ok()) return err(has.error());
+  has->bind(1, "schema_version");
+  auto row = has->next();
+  if (!row.ok()) return err(row.error());
+  if (has->int64(0) == 0) {
+    auto any = c.prepare("SELECT count(*) FROM sqlite_schema");
+    if (!any.ok()) return err(any.error());
+    auto r = any->next();
+    if (!r.ok()) return err(r.error());
+    if (any->int64(0) != 0)
+      return err(StoreError{StoreError::Code::kCorrupt,
+                            "the database has tables but no schema_version: not a Midhurst store"});
+    return 0;
+  }
+  auto v = c.prepare("SELECT version FROM schema_version");
+  if (!v.ok()) return err(v.error());
+  auto r = v->next();
+  if (!r.ok()) return err(r.error());
+  if (!*r) return err(StoreError{StoreError::Code::kCorrupt, "schema_version is empty"});
+  return static_cast<int>(v->int64(0));
+}
+
+StoreStatus migrate(Connection& c, int target) {
+  if (target < 0) target = latest_schema_version();
+  auto current = schema_version(c);
+  if (!current.ok()) return err(current.error());
+  if (*current > latest_schema_version())
+    return err(StoreError{StoreError::Code::kCorrupt,
+                          "the store is at schema version " + std::to_string(*current) +
+                              ", newer than this build's " +
+                              std::to_string(latest_schema_version()) + "; upgrade Midhurst"});
+  for (const Migration& m : kMigrations) {
+    if (m.version <= *current || m.version > target) continue;
+    // BEGIN IMMEDIATE: take the write lock first, so two processes opening an old file at once
+    // cannot both run the same migration.
+    if (auto s = c.exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+    auto fail = [&](StoreError e) -> StoreStatus {
+      (void)c.exec("ROLLBACK");
+      e.message = "migration " + std::to_string(m.version) + " (" + std::string(m.description) +
+                  "): " + e.message;
+      return err(std::move(e));
+    };
+    // Re-read inside the transaction: another process may have migrated meanwhile.
+    auto now = schema_version(c);
+    if (!now.ok()) return fail(now.error());
+    if (*now >= m.version) {
+      (void)c.exec("ROLLBACK");
+      continue;
+    }
+    for (std::string_view sql : m.statements)
+      if (auto s = c.exec(sql); !s.ok()) return fail(s.error());
+    std::string bump = m.version == 1
+                           ? "CREATE TABLE schema_version(version INTEGER NOT NULL); "
+                             "INSERT INTO schema_version VALUES(1)"
+                           : "UPDATE schema_version SET version=" + std::to_string(m.version);
+    if (auto s = c.exec(bump); !s.ok()) return fail(s.error());
+    if (auto s = c.exec("COMMIT"); !s.ok()) return fail(s.error());
+  }
+  return {};
+}
+
+}  // namespace midhurst::store::sqlite

@@ -1,0 +1,221 @@
+// SqliteStore::search and count: a Query becomes one SELECT over entity_current, each criterion
+// an `id IN (index subquery)`, with keyset pagination on (sort key, id).
+//
+// One statement per search, so a page is read from one snapshot. The SQL text depends only on
+// the query's shape (which criteria, how many), never on values, so statement caching works.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "store/cursor.h"
+#include "store/index_terms.h"
+#include "store/sqlite_rows.h"
+#include "store/sqlite_store.h"
+#include "store/time_range.h"
+
+namespace midhurst::store {
+
+namespace {
+
+StoreError invalid(std::string message) {
+  return StoreError{StoreError::Code::kInvalidArgument, std::move(message)};
+}
+
+struct Sql {
+  std::string text;
+  std::vector<std::string> args;
+  void add(const std::string& clause, std::initializer_list<std::string> a) {
+    text += " AND ";
+    text += clause;
+    args.insert(args.end(), a);
+  }
+};
+
+// The FHIR range comparison of a [lo, hi] column pair with the query range [?, ?]
+// (https://hl7.org/fhir/R4/search.html#prefix). Appends the two query bounds to `args` in the
+// order the returned SQL uses them.
+std::string date_condition(DatePrefix p, const std::string& lo, const std::string& hi,
+                           const InstantRange& q, std::vector<std::string>* args) {
+  auto eq = [&] {
+    args->push_back(q.lo);
+    args->push_back(q.hi);
+    return "(" + lo + " >= ? AND " + hi + " <= ?)";
+  };
+  switch (p) {
+    case DatePrefix::kEq: return eq();
+    case DatePrefix::kNe: return "NOT " + eq();
+    case DatePrefix::kLt: args->push_back(q.lo); return lo + " < ?";
+    case DatePrefix::kGt: args->push_back(q.hi); return hi + " > ?";
+    case DatePrefix::kGe: args->push_back(q.hi); return "(" + hi + " > ? OR " + eq() + ")";
+    case DatePrefix::kLe: args->push_back(q.lo); return "(" + lo + " < ? OR " + eq() + ")";
+  }
+  return "0";
+}
+
+// Adds every criterion of q (not the keyset) to sql. `type` is the entity type's table name.
+StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
+  if (!q.ids.empty()) {
+    std::string in = "c.id IN (";
+    for (std::size_t i = 0; i < q.ids.size(); ++i) in += i ? ",?" : "?";
+    sql->text += " AND " + in + ")";
+    sql->args.insert(sql->args.end(), q.ids.begin(), q.ids.end());
+  }
+  if (q.identifier) {
+    const auto& [system, value] = *q.identifier;
+    std::string sys = system.empty() ? "" : " AND i.system=?";
+    if (q.type == care::EntityType::kPatient) {
+      // A40: an identifier of a merged-away record finds its survivor (patient_link, INV M1).
+      sql->text += " AND c.id IN (SELECT coalesce(l.survivor_id, i.id) FROM idx_identifier i "
+                   "LEFT JOIN patient_link l ON l.old_id=i.id WHERE i.type=? AND i.value=?" + sys + ")";
+    } else {
+      sql->text += " AND c.id IN (SELECT i.id FROM idx_identifier i WHERE i.type=? AND i.value=?" + sys + ")";
+    }
+    sql->args.push_back(type);
+    sql->args.push_back(value);
+    if (!system.empty()) sql->args.push_back(system);
+  }
+  if (!q.patient.empty()) {
+    // Entities of the patient and of every record merged into it.
+    sql->add("c.id IN (SELECT r.id FROM idx_ref r WHERE r.type=? AND r.param='patient' AND "
+             "r.target_id IN (SELECT ? UNION SELECT old_id FROM patient_link WHERE survivor_id=?))",
+             {type, q.patient, q.patient});
+  }
+  for (const auto& [param, target] : q.references)
+    sql->add("c.id IN (SELECT r.id FROM idx_ref r WHERE r.type=? AND r.param=? AND r.target_id=?)",
+             {type, param, target});
+  for (const auto& [param, value] : {std::pair<const char*, const std::string*>{"name", &q.name},
+                                     {"family", &q.family}, {"given", &q.given}}) {
+    if (value->empty()) continue;
+    std::string lo = normalise_text(*value), hi = prefix_successor(lo);
+    if (hi.empty()) {
+      sql->add("c.id IN (SELECT s.id FROM idx_string s WHERE s.type=? AND s.param=? AND s.value>=?)",
+               {type, param, lo});
+    } else {
+      sql->add("c.id IN (SELECT s.id FROM idx_string s WHERE s.type=? AND s.param=? AND "
+               "s.value>=? AND s.value<?)", {type, param, lo, hi});
+    }
+  }
+  for (const auto& [param, dates] : {std::pair<const char*, const std::vector<DateParam>*>{
+                                         "birthdate", &q.birthdate}, {"date", &q.date}}) {
+    for (const DateParam& d : *dates) {
+      auto range = date_range(d.value);
+      if (!range) return err(invalid(std::string("bad ") + param + " value '" + d.value + "'"));
+      sql->text += " AND c.id IN (SELECT d.id FROM idx_date d WHERE d.type=? AND d.param=? AND ";
+      sql->args.push_back(type);
+      sql->args.push_back(param);
+      sql->text += date_condition(d.prefix, "d.lo", "d.hi", *range, &sql->args) + ")";
+    }
+  }
+  for (const DateParam& d : q.last_updated) {
+    auto range = date_range(d.value);
+    if (!range) return err(invalid("bad _lastUpdated value '" + d.value + "'"));
+    sql->text += " AND " + date_condition(d.prefix, "c.last_updated", "c.last_updated", *range, &sql->args);
+  }
+  std::vector<TokenParam> tokens = q.tokens;
+  if (!q.gender.empty()) tokens.push_back({"gender", "", q.gender});
+  for (const TokenParam& t : tokens) {
+    if (t.system.empty()) {
+      sql->add("c.id IN (SELECT t.id FROM idx_token t WHERE t.type=? AND t.param=? AND t.code=?)",
+               {type, t.param, t.code});
+    } else {
+      sql->add("c.id IN (SELECT t.id FROM idx_token t WHERE t.type=? AND t.param=? AND t.code=? "
+               "AND t.system=?)", {type, t.param, t.code, t.system});
+    }
+  }
+  return {};
+}
+
+// The sort key column of an order.
+const char* key_column(SortOrder s) { return s == SortOrder::kId ? "''" : "c.last_updated"; }
+
+}  // namespace
+
+StoreResult<Page> SqliteStore::search(const Query& q) {
+  if (q.count < 1 || q.count > 1000) return err(invalid("_count must be 1..1000"));
+  std::optional<SearchCursor> cursor;
+  if (!q.cursor.empty()) {
+    cursor = decode_cursor(q.cursor);
+    if (!cursor) return err(invalid("bad page cursor '" + q.cursor + "'"));
+    if (cursor->sort != q.sort) return err(invalid("the page cursor belongs to another sort order"));
+  }
+  const std::string type(type_name(q.type));
+  Sql sql;
+  sql.text = std::string("SELECT ") + sqlite::kEntityColumns + ", " + key_column(q.sort) +
+             " FROM entity_current c JOIN entity_version v ON v.seq=c.seq "
+             "WHERE c.type=? AND c.deleted=0";
+  sql.args.push_back(type);
+  if (auto s = add_criteria(q, type, &sql); !s.ok()) return err(s.error());
+
+  // Walking forward means ascending for the ascending orders; a "before" cursor walks backward
+  // from its position and the page is reversed afterwards.
+  const bool descending_order = q.sort == SortOrder::kLastUpdatedDesc;
+  const bool backward = cursor && cursor->before;
+  const bool scan_desc = descending_order != backward;
+  if (cursor) {
+    const char* cmp = scan_desc ? "<" : ">";
+    if (q.sort == SortOrder::kId) {
+      sql.add(std::string("c.id ") + cmp + " ?", {cursor->id});
+    } else {
+      sql.add(std::string("(c.last_updated, c.id) ") + cmp + " (?, ?)", {cursor->key, cursor->id});
+    }
+  }
+  const char* dir = scan_desc ? " DESC" : " ASC";
+  sql.text += q.sort == SortOrder::kId ? std::string(" ORDER BY c.id") + dir
+                                       : std::string(" ORDER BY c.last_updated") + dir + ", c.id" + dir;
+  sql.text += " LIMIT ?";
+
+  auto r = reader();
+  if (!r.ok()) return err(r.error());
+  auto stmt = (*r)->prepare(sql.text);
+  if (!stmt.ok()) return err(stmt.error());
+  int i = 0;
+  for (const auto& a : sql.args) stmt->bind(++i, a);
+  stmt->bind(++i, q.count + 1);
+
+  Page page;
+  std::vector<std::string> keys;
+  bool more = false;
+  for (;;) {
+    auto row = stmt->next();
+    if (!row.ok()) return err(row.error());
+    if (!*row) break;
+    if (static_cast<int>(page.entries.size()) == q.count) {
+      more = true;
+      break;
+    }
+    page.entries.push_back(sqlite::entity_from_row(*stmt));
+    keys.push_back(stmt->text(8));
+  }
+  if (backward) {
+    std::reverse(page.entries.begin(), page.entries.end());
+    std::reverse(keys.begin(), keys.end());
+  }
+  if (page.entries.empty()) return page;
+  auto at = [&](std::size_t k, bool before) {
+    return encode_cursor(SearchCursor{q.sort, before, keys[k], page.entries[k].id});
+  };
+  const bool has_next = backward ? true : more;
+  const bool has_prev = backward ? more : cursor.has_value();
+  if (has_next) page.next_cursor = at(page.entries.size() - 1, false);
+  if (has_prev) page.prev_cursor = at(0, true);
+  return page;
+}
+
+StoreResult<std::int64_t> SqliteStore::count(const Query& q) {
+  const std::string type(type_name(q.type));
+  Sql sql;
+  sql.text = "SELECT count(*) FROM entity_current c WHERE c.type=? AND c.deleted=0";
+  sql.args.push_back(type);
+  if (auto s = add_criteria(q, type, &sql); !s.ok()) return err(s.error());
+  auto r = reader();
+  if (!r.ok()) return err(r.error());
+  auto stmt = (*r)->prepare(sql.text);
+  if (!stmt.ok()) return err(stmt.error());
+  int i = 0;
+  for (const auto& a : sql.args) stmt->bind(++i, a);
+  auto row = stmt->next();
+  if (!row.ok()) return err(row.error());
+  return stmt->int64(0);
+}
+
+}  // namespace midhurst::store

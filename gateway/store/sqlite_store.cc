@@ -1,0 +1,288 @@
+// SqliteStore: opening, connections, the clock, and apply() (the write path).
+// Entity writes and reads: sqlite_entities.cc; search: sqlite_search.cc; journal reads and
+// retention: sqlite_journal.cc; outbox and audit: sqlite_outbox.cc.
+#include "store/sqlite_store.h"
+
+#include <algorithm>
+
+#include "store/fault.h"
+#include "store/sqlite_schema.h"
+
+namespace midhurst::store {
+
+namespace {
+
+StoreError invalid(std::string message) {
+  return StoreError{StoreError::Code::kInvalidArgument, std::move(message)};
+}
+
+// Checks the REQUIRES of types.h before any work, so a bad batch fails whole and early.
+StoreStatus validate(const Batch& batch) {
+  for (std::size_t i = 0; i < batch.messages.size(); ++i) {
+    const Message& m = batch.messages[i];
+    const std::string where = "batch message " + std::to_string(i) + ": ";
+    if (m.journal.status == JournalStatus::kDuplicate)
+      return err(invalid(where + "status duplicate is decided by the store, not given"));
+    if (m.journal.status != JournalStatus::kAccepted && (!m.writes.empty() || !m.outbox.empty()))
+      return err(invalid(where + "a " + journal_status_name(m.journal.status) +
+                         " message cannot carry entity writes or outbox items"));
+    for (const EntityWrite& w : m.writes) {
+      if (w.entity && type_of(*w.entity) != w.type)
+        return err(invalid(where + "write type " + std::string(type_name(w.type)) +
+                           " does not match its entity " + std::string(type_name(type_of(*w.entity)))));
+      if (!w.entity && w.id.empty()) return err(invalid(where + "a delete needs an id"));
+      if (w.entity && w.id != header(*w.entity).id)
+        return err(invalid(where + "write id differs from its entity's id"));
+    }
+    for (const OutboxMessage& o : m.outbox)
+      if (o.destination.empty()) return err(invalid(where + "an outbox item needs a destination"));
+  }
+  return {};
+}
+
+}  // namespace
+
+// --- Opening and connections ------------------------------------------------------------------
+
+StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                            const StoreOptions& options) {
+  auto writer = sqlite::Connection::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                         options.busy_timeout);
+  if (!writer.ok()) return err(writer.error());
+  sqlite::Connection& c = **writer;
+  auto fail = [&](StoreError e) {
+    e.message = "cannot open store at '" + path + "': " + e.message;
+    return err(std::move(e));
+  };
+  // journal_mode answers with the mode in force: a file that cannot use WAL (e.g. on a
+  // filesystem without shared memory) must be refused, not silently run in another mode.
+  {
+    auto mode = c.prepare("PRAGMA journal_mode=WAL");
+    if (!mode.ok()) return fail(mode.error());
+    auto row = mode->next();
+    if (!row.ok()) return fail(row.error());
+    if (!*row || mode->text(0) != "wal")
+      return fail(StoreError{StoreError::Code::kIo, "the file cannot be put in WAL mode"});
+  }
+  if (auto s = c.exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"); !s.ok())
+    return fail(s.error());
+  if (auto s = sqlite::migrate(c); !s.ok()) return fail(s.error());
+  c.set_faults(options.faults);
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
+}
+
+SqliteStore::SqliteStore(std::string path, StoreOptions options,
+                         std::unique_ptr<sqlite::Connection> writer)
+    : path_(std::move(path)), options_(std::move(options)), writer_(std::move(writer)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+StoreResult<SqliteStore::Reader> SqliteStore::reader() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_readers_.empty()) {
+      auto c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return Reader(this, std::move(c));
+    }
+  }
+  auto c = sqlite::Connection::open(path_, SQLITE_OPEN_READWRITE, options_.busy_timeout);
+  if (!c.ok()) return err(c.error());
+  // query_only: a bug that tried to write through a reader fails loudly instead of taking the
+  // write lock behind the writer's back.
+  if (auto s = (*c)->exec("PRAGMA query_only=1"); !s.ok()) return err(s.error());
+  return Reader(this, std::move(*c));
+}
+
+SqliteStore::Reader::~Reader() {
+  if (!c_) return;
+  std::lock_guard<std::mutex> lock(s_->pool_mu_);
+  if (static_cast<int>(s_->idle_readers_.size()) < s_->options_.reader_pool)
+    s_->idle_readers_.push_back(std::move(c_));
+}
+
+std::string SqliteStore::now_locked() {
+  auto t = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  std::int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  // Non-decreasing, not strictly increasing: a strict clock would run ahead of real time under a
+  // sustained rate above 1000 commits/s. Ties are broken by id in every sort order.
+  last_ms_ = std::max(last_ms_, ms);
+  return format_instant(std::chrono::system_clock::time_point(std::chrono::milliseconds(last_ms_)));
+}
+
+StoreStatus SqliteStore::write_transaction(const std::function<StoreStatus()>& fn) {
+  // IMMEDIATE takes the write lock now, so a conflict with another process shows up as a busy
+  // wait here rather than as a failed upgrade halfway through.
+  if (auto s = writer_->exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  StoreStatus s = fn();
+  if (s.ok() && options_.faults && options_.faults->should_fail("commit"))
+    s = err(StoreError{StoreError::Code::kInjected, "injected fault before commit"});
+  if (s.ok()) s = writer_->exec("COMMIT");
+  if (!s.ok()) (void)writer_->exec("ROLLBACK");  // fails harmlessly when COMMIT already ended it
+  return s;
+}
+
+// --- apply ------------------------------------------------------------------------------------
+
+StoreResult<BatchResult> SqliteStore::apply(const Batch& batch) {
+  if (auto s = validate(batch); !s.ok()) return err(s.error());
+  BatchResult result;
+  result.messages.resize(batch.messages.size());
+  if (batch.messages.empty() && batch.audit.empty()) return result;
+
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const std::string now = now_locked();
+  StoreStatus s = write_transaction([&]() -> StoreStatus {
+    for (std::size_t i = 0; i < batch.messages.size(); ++i) {
+      const Message& m = batch.messages[i];
+      MessageOutcome& out = result.messages[i];
+      // A savepoint per message: a message whose writes fail is undone alone, and journaled as
+      // failed, without failing the other messages of the group commit.
+      if (auto sp = writer_->exec("SAVEPOINT message"); !sp.ok()) return sp;
+      auto r = apply_message(m, now, &out);
+      if (!r.ok()) return err(r.error());  // the whole transaction is rolled back
+      if (!r->empty()) {
+        if (auto rb = writer_->exec("ROLLBACK TO message"); !rb.ok()) return rb;
+        out = MessageOutcome{};
+        out.status = JournalStatus::kFailed;
+        out.reason = *r;
+        auto seq = insert_journal(m.journal, JournalStatus::kFailed, *r, 0, now);
+        if (!seq.ok()) return err(seq.error());
+        out.journal_seq = *seq;
+      }
+      if (auto rel = writer_->exec("RELEASE message"); !rel.ok()) return rel;
+    }
+    for (const AuditRecord& a : batch.audit)
+      if (auto st = insert_audit(a, now); !st.ok()) return st;
+    return {};
+  });
+  if (!s.ok()) return err(s.error());
+  return result;
+}
+
+StoreResult<std::string> SqliteStore::apply_message(const Message& m, const std::string& now,
+                                                    MessageOutcome* out) {
+  const JournalEntry& j = m.journal;
+  if (!j.control_id.empty()) {
+    auto q = writer_->prepare(
+        "SELECT seq, status FROM journal WHERE sender_app=? AND sender_facility=? AND "
+        "control_id=? AND control_id<>'' AND status IN ('received','accepted')");
+    if (!q.ok()) return err(q.error());
+    q->bind_all(j.sender.application, j.sender.facility, j.control_id);
+    auto row = q->next();
+    if (!row.ok()) return err(row.error());
+    if (*row) {
+      out->duplicate_of = q->int64(0);
+      out->original_status = parse_journal_status(q->text(1)).value_or(JournalStatus::kAccepted);
+      out->status = JournalStatus::kDuplicate;
+      out->reason = "duplicate of journal entry " + std::to_string(out->duplicate_of);
+      auto seq = insert_journal(j, JournalStatus::kDuplicate, out->reason, out->duplicate_of, now);
+      if (!seq.ok()) return err(seq.error());
+      out->journal_seq = *seq;
+      return std::string();
+    }
+  }
+  auto seq = insert_journal(j, j.status, j.reason, 0, now);
+  if (!seq.ok()) return err(seq.error());
+  out->journal_seq = *seq;
+  out->status = j.status;
+  out->reason = j.reason;
+
+  // The message's Provenance is written first so every other version can point at it, and it
+  // learns the journal seq that only exists now.
+  std::vector<EntityWrite> writes = m.writes;
+  std::string provenance_id;
+  for (EntityWrite& w : writes) {
+    if (!w.entity || w.type != care::EntityType::kProvenance) continue;
+    auto& p = std::get<care::Provenance>(*w.entity);
+    if (p.id.empty()) p.id = w.id = new_entity_id();
+    p.journal_id = std::to_string(*seq);
+    if (provenance_id.empty()) provenance_id = p.id;
+  }
+  std::vector<std::size_t> order(writes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_partition(order.begin(), order.end(), [&](std::size_t i) {
+    return writes[i].type == care::EntityType::kProvenance;
+  });
+  out->versions.resize(writes.size());  // reported in the caller's order
+  for (std::size_t i : order) {
+    auto r = write_entity(writes[i], *seq, provenance_id, now);
+    if (!r.ok()) return err(r.error());
+    if (auto* reason = std::get_if<std::string>(&*r)) return *reason;
+    out->versions[i] = std::get<WrittenVersion>(*r);
+  }
+  for (const OutboxMessage& o : m.outbox)
+    if (auto s = insert_outbox(o, *seq, now); !s.ok()) return err(s.error());
+  return std::string();
+}
+
+StoreResult<std::int64_t> SqliteStore::insert_journal(const JournalEntry& e, JournalStatus status,
+                                                      const std::string& reason,
+                                                      std::int64_t duplicate_of,
+                                                      const std::string& now) {
+  auto q = writer_->prepare(
+      "INSERT INTO journal(kind, sender_app, sender_facility, control_id, received_at, stored_at, "
+      "status, reason, duplicate_of, unmapped, payload, payload_size) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!q.ok()) return err(q.error());
+  q->bind_all(payload_kind_name(e.kind), e.sender.application, e.sender.facility, e.control_id,
+              e.received_at.empty() ? now : e.received_at, now, journal_status_name(status), reason,
+              duplicate_of, e.unmapped_json.empty() ? std::string("[]") : e.unmapped_json);
+  q->bind_blob(11, e.payload);
+  q->bind(12, static_cast<std::int64_t>(e.payload.size()));
+  if (auto s = q->run(); !s.ok()) return err(s.error());
+  return writer_->last_insert_rowid();
+}
+
+StoreStatus SqliteStore::finish_journal_entry(std::int64_t seq, JournalStatus status,
+                                              std::string_view reason) {
+  if (status == JournalStatus::kReceived || status == JournalStatus::kDuplicate)
+    return err(invalid("a journal entry cannot be finished as " +
+                       std::string(journal_status_name(status))));
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return write_transaction([&]() -> StoreStatus {
+    auto q = writer_->prepare("SELECT status FROM journal WHERE seq=?");
+    if (!q.ok()) return err(q.error());
+    q->bind(1, seq);
+    auto row = q->next();
+    if (!row.ok()) return err(row.error());
+    if (!*row)
+      return err(StoreError{StoreError::Code::kNotFound, "no journal entry " + std::to_string(seq)});
+    if (q->text(0) != "received")
+      return err(StoreError{StoreError::Code::kConflict, "journal entry " + std::to_string(seq) +
+                                                             " is " + q->text(0) + ", not received"});
+    auto u = writer_->prepare("UPDATE journal SET status=?, reason=? WHERE seq=?");
+    if (!u.ok()) return err(u.error());
+    u->bind_all(journal_status_name(status), reason, seq);
+    return u->run();
+  });
+}
+
+StoreStatus SqliteStore::append_audit(std::vector<AuditRecord> records) {
+  if (records.empty()) return {};
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const std::string now = now_locked();
+  return write_transaction([&]() -> StoreStatus {
+    for (const AuditRecord& r : records)
+      if (auto s = insert_audit(r, now); !s.ok()) return s;
+    return {};
+  });
+}
+
+StoreStatus SqliteStore::insert_audit(const AuditRecord& r, const std::string& now) {
+  auto q = writer_->prepare(
+      "INSERT INTO audit(time, client, interaction, outcome, detail) VALUES(?,?,?,?,?)");
+  if (!q.ok()) return err(q.error());
+  q->bind_all(r.time.empty() ? now : r.time, r.client, r.interaction, r.outcome, r.detail);
+  if (auto s = q->run(); !s.ok()) return s;
+  const std::int64_t seq = writer_->last_insert_rowid();
+  for (const std::string& p : r.patients) {
+    auto ins = writer_->prepare("INSERT OR IGNORE INTO audit_patient(audit_seq, patient_id) VALUES(?,?)");
+    if (!ins.ok()) return err(ins.error());
+    ins->bind_all(seq, p);
+    if (auto s = ins->run(); !s.ok()) return s;
+  }
+  return {};
+}
+
+}  // namespace midhurst::store
