@@ -6,9 +6,15 @@
 //   parse     Message::reset (index every delimiter): the floor under any translation;
 //   translate parse + profile selection + every rule + Provenance + the field ledger, building
 //             typed care entities (care::Record);
-//   +json     the same, then the Record serialised to JSON (what `translate --to care` prints).
-// Before timing, each message is translated once and must give a Patient, so a broken engine
-// cannot post a good number. Figures only: it never fails on a number.
+//   +json     the same, then the Record serialised to JSON (what `translate --to care` prints);
+//   +fhir     translate, then care → FHIR transaction Bundle (mapping/fhir_engine.h, the
+//             care-fhir profiles) serialised to JSON text: the whole v2 → FHIR path;
+//   fhir only the care → FHIR Bundle JSON step alone, from records translated beforehand
+//             (MB/s there is still per input message).
+// Then the same parse and +fhir figures for the ADT^A01 messages alone (the headline
+// benchmark: ADT^A01 to a FHIR Bundle in JSON, beside the parse-only figure).
+// Before timing, each message is translated once and must give a Patient (and a Bundle), so a
+// broken engine cannot post a good number. Figures only: it never fails on a number.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +28,7 @@
 #include "hl7v2/batch.h"
 #include "hl7v2/message.h"
 #include "mapping/engine.h"
+#include "mapping/fhir_engine.h"
 
 namespace fs = std::filesystem;
 using namespace midhurst;
@@ -72,7 +79,8 @@ int main(int argc, char** argv) {
       auto m = hl7v2::Message::parse(std::string(span.bytes));
       if (!m) continue;
       const mapping::Translation t = mapping::translate(**set, *m);
-      if (t.accepted && t.record.get<care::Patient>()) msgs.emplace_back(span.bytes);
+      if (t.accepted && t.record.get<care::Patient>() && mapping::translate_to_fhir(t.record, **set).ok())
+        msgs.emplace_back(span.bytes);
     }
   };
   for (const auto& e : fs::directory_iterator(std::string(MIDHURST_MAPPINGS_DIR) + "/hl7v2-care/fixtures"))
@@ -107,5 +115,35 @@ int main(int argc, char** argv) {
     const mapping::Translation t = mapping::translate(**set, m, opts);
     sink += t.record.to_json().size();
   });
+  auto to_fhir = [&](const std::string& s) {
+    m.reset(s);
+    const mapping::Translation t = mapping::translate(**set, m, opts);
+    auto bundle = mapping::translate_to_fhir(t.record, **set);
+    sink += bundle ? bundle->to_json().size() : 0;
+  };
+  measure("+fhir", msgs, seconds, to_fhir);
+  // care → FHIR Bundle JSON alone, from records translated beforehand: this stage's own cost.
+  std::vector<care::Record> records;
+  for (const std::string& s : msgs) {
+    m.reset(s);
+    records.push_back(mapping::translate(**set, m, opts).record);
+  }
+  std::size_t next = 0;
+  measure("fhir only", msgs, seconds, [&](const std::string&) {
+    auto bundle = mapping::translate_to_fhir(records[next++ % records.size()], **set);
+    sink += bundle ? bundle->to_json().size() : 0;
+  });
+
+  std::vector<std::string> a01;
+  for (const std::string& s : msgs)
+    if (m.reset(s), m.segment_count() > 0 && s.find("ADT^A01") != std::string::npos) a01.push_back(s);
+  if (!a01.empty()) {
+    std::printf("%zu ADT^A01 messages\n", a01.size());
+    measure("A01 parse", a01, seconds, [&](const std::string& s) {
+      m.reset(s);
+      sink += m.segment_count();
+    });
+    measure("A01 fhir", a01, seconds, to_fhir);
+  }
   return sink == 0 ? 2 : 0;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds Midhurst (release) and runs it on its embedded defaults.
-# Until the gateway server lands, "running" means checking the example messages.
+# Sets up the machine, builds Midhurst (release) and runs the gateway on its embedded
+# defaults: the example configuration, a SQLite store under data/, the profiles in mappings/.
+# Stop it with Ctrl-C (SIGINT) or SIGTERM; extra arguments go to `midhurst serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIDHURST_TESTS=OFF >/dev/null
 cmake --build build/release -j "$(nproc)" --target midhurst
-build/release/midhurst hl7 check examples/*.hl7
+exec build/release/midhurst serve --config examples/midhurst.json "$@"

@@ -74,6 +74,42 @@ case "$case_name" in
     expect_status 1 "$bin" hl7 check does-not-exist.hl7
     expect_output "does-not-exist.hl7: cannot open file"
     ;;
+  translate_care)
+    expect_status 0 "$bin" translate --to care examples/adt_a01_admit.hl7
+    expect_output '"value": "9449305552"'
+    expect_output '"family": "JONES"'
+    expect_status 0 "$bin" translate --to care --report examples/adt_a01_admit.hl7
+    expect_output '"ledger"'
+    expect_output '"accepted": true'
+    ;;
+  translate_fhir)
+    expect_status 0 "$bin" translate examples/adt_a01_admit.hl7
+    expect_output '"resourceType": "Bundle"'
+    expect_output '"type": "transaction"'
+    expect_output '"url": "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9449305552"'
+    expect_output '"ifNoneExist": "identifier=https://fhir.nhs.uk/Id/ods-organization-code|E87024"'
+    expect_output '"reference": "Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmp-number|G8133438"'
+    ;;
+  translate_rejects)
+    expect_status 1 "$bin" translate mappings/hl7v2-care/fixtures/a31-invalid-nhs-number.hl7
+    expect_output '"resourceType":"OperationOutcome"'
+    expect_output 'fails the Modulus 11 check'
+    expect_output '"location":["PID-3.1"]'
+    expect_status 2 "$bin" translate --to hl7v2 examples/adt_a01_admit.hl7
+    ;;
+  profile_test)
+    expect_status 0 "$bin" profile test
+    expect_output "PASS hl7v2-care/fixtures/itk-a01-admit.hl7"
+    expect_output "fixture(s) passed"
+    ;;
+  profile_bad_set)
+    bad=$(mktemp -d)
+    mkdir -p "$bad/concepts"
+    printf '{\n  "name": "broken",\n  "version": "1",\n  "direction": "hl7v2->care",\n  "rules": [{"id": "x", "source": "PID-5", "target": "patient.nosuchfield"}]\n}\n' >"$bad/broken.json"
+    expect_status 2 "$bin" profile test --mappings "$bad"
+    expect_output "broken.json:5:"
+    rm -rf "$bad"
+    ;;
   *)
     fail "unknown case"
     ;;

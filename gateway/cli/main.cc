@@ -14,6 +14,9 @@ constexpr const char* kUsage =
     "commands:\n"
     "  hl7 check FILE...   parse and validate HL7v2 files (batches too); report every problem\n"
     "  hl7 show FILE       print each message as JSON with every value's path\n"
+    "  translate FILE      map HL7v2 messages through the mapping profiles (to the care model)\n"
+    "  profile test [DIR]  run the mapping profiles' fixtures\n"
+    "  serve               run the gateway: HTTP (FHIR, /hl7v2, /metrics) and MLLP listeners\n"
     "\n"
     "Run `midhurst <command> --help` for a command's options.\n";
 
@@ -32,6 +35,9 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "hl7") return midhurst::cli::run_hl7(args);
+  if (command == "translate") return midhurst::cli::run_translate(args);
+  if (command == "profile") return midhurst::cli::run_profile(args);
+  if (command == "serve") return midhurst::cli::run_serve(args);
   std::fprintf(stderr, "midhurst: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -9,7 +9,9 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "care/json.h"
 #include "mapping/engine.h"
+#include "mapping/fhir_engine.h"
 
 namespace midhurst::mapping {
 
@@ -72,6 +74,42 @@ std::string fixture_actual_json(const ProfileSet& set, const std::string& hl7_te
   return pretty(d);
 }
 
+Result<care::Record, std::string> record_from_json(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return err(std::string("a care record is a JSON object"));
+  care::Record record;
+  for (const auto& m : d.GetObject()) {
+    const std::string name(m.name.GetString(), m.name.GetStringLength());
+    const care::EntityInfo* e = care::find_entity(name);
+    if (!e) return err("'" + name + "' is not a care entity");
+    if (auto s = care::struct_from_value(e->info(), record.ensure(e->type), m.value); !s.ok())
+      return err(s.error().to_string());
+  }
+  return record;
+}
+
+std::string fixture_actual_fhir_json(const ProfileSet& set, const std::string& care_json) {
+  rapidjson::Document d;
+  d.SetObject();
+  auto& a = d.GetAllocator();
+  auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); };
+  rapidjson::Value issues(rapidjson::kArrayType);
+  auto record = record_from_json(care_json);
+  if (!record) {
+    d.AddMember("accepted", false, a);
+    issues.PushBack(str(record.error()), a);
+    d.AddMember("issues", issues, a);
+    return pretty(d);
+  }
+  auto t = translate_to_fhir(*record, set);
+  d.AddMember("accepted", t.ok(), a);
+  for (const MappingIssue& i : t.ok() ? t->issues : t.error()) issues.PushBack(str(i.to_string()), a);
+  d.AddMember("issues", issues, a);
+  if (t.ok()) d.AddMember("bundle", rapidjson::Value(t->bundle, a), a);
+  return pretty(d);
+}
+
 std::string line_diff(const std::string& a, const std::string& b) {
   const std::vector<std::string> x = lines(a), y = lines(b);
   const std::size_t n = x.size(), m = y.size();
@@ -107,7 +145,8 @@ std::vector<FixtureResult> run_fixtures(const ProfileSet& set, const std::string
   std::vector<fs::path> inputs;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); ++it)
-    if (it->is_regular_file() && it->path().extension() == ".hl7" && it->path().parent_path().filename() == "fixtures")
+    if (it->is_regular_file() && it->path().parent_path().filename() == "fixtures" &&
+        (it->path().extension() == ".hl7" || it->path().filename().string().ends_with(".care.json")))
       inputs.push_back(it->path());
   std::sort(inputs.begin(), inputs.end());
   std::vector<FixtureResult> results;
@@ -115,9 +154,11 @@ std::vector<FixtureResult> run_fixtures(const ProfileSet& set, const std::string
   for (const fs::path& in : inputs) {
     FixtureResult r;
     r.name = fs::relative(in, dir).generic_string();
+    const bool care_input = in.extension() != ".hl7";
     fs::path expected_path = in;
-    expected_path.replace_extension(".json");
-    const std::string actual = fixture_actual_json(set, read_file(in));
+    if (care_input) expected_path.replace_extension("").replace_extension(".fhir.json");  // NAME.care.json -> NAME.fhir.json
+    else expected_path.replace_extension(".json");
+    const std::string actual = care_input ? fixture_actual_fhir_json(set, read_file(in)) : fixture_actual_json(set, read_file(in));
     if (!fs::exists(expected_path)) {
       r.diff = "no expected result " + fs::relative(expected_path, dir).generic_string() + "; the actual one is:\n" + actual;
     } else {

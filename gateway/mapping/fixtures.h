@@ -1,6 +1,8 @@
 // The fixture runner behind `midhurst profile test [DIR]`: every profile ships fixtures, an
 // input message NAME.hl7 and its expected result NAME.json side by side in a fixtures/
-// directory, and this runs each through the loaded ProfileSet and compares.
+// directory, and this runs each through the loaded ProfileSet and compares. care→fhir fixtures
+// are a care record NAME.care.json (care JSON form: {"patient": {...}, ...}) with the expected
+// NAME.fhir.json: {"accepted": bool, "issues": ["..."], "bundle": {the transaction Bundle}}.
 //
 // Expected file format (what fixture_actual_json produces):
 //   {"profile": "adt-patient",            the profile that must be selected ("" when none)
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "care/record.h"
 #include "mapping/profile.h"
 
 namespace midhurst::mapping {
@@ -31,8 +34,14 @@ struct FixtureResult {
 
 // The result of one message, in the expected-file format above (pretty-printed).
 std::string fixture_actual_json(const ProfileSet& set, const std::string& hl7_text);
+// The care→fhir result of one care record (NAME.care.json text), pretty-printed.
+std::string fixture_actual_fhir_json(const ProfileSet& set, const std::string& care_json);
 
-// Runs every fixtures/*.hl7 under `dir`, in path order, printing one line per fixture to `out`
+// A care::Record from its JSON form ({"patient": {...}, "provenance": {...}}, registry path
+// names as keys); the error names the offending path.
+Result<care::Record, std::string> record_from_json(std::string_view json);
+
+// Runs every fixtures/*.hl7 and fixtures/*.care.json under `dir`, in path order, printing one line per fixture to `out`
 // ("PASS name" / "FAIL name" followed by the diff) and a summary line. With `update`, a missing
 // or differing expected file is (re)written from the actual result (review the change in git
 // before committing it); the fixture still reports FAIL for that run.

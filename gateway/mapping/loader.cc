@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "care/json.h"
+#include "fhir/r4.h"
 #include "mapping/profile.h"
 
 namespace midhurst::mapping {
@@ -408,6 +409,7 @@ class Loader {
     p->priority = rp.priority;
     p->base = base;
     p->depth = base ? base->depth + 1 : 0;
+    if (p->direction == Direction::kCareToFhir) return build_care_fhir(rp, rules, std::move(p));
     if (p->direction != Direction::kHl7v2ToCare) {
       s.at(*rp.file->doc.root.find("direction"),
            std::string("direction ") + direction_name(p->direction) +
@@ -444,6 +446,48 @@ class Loader {
     }
     for (const RawRule& r : rules)
       if (auto compiled = rule(r, nullptr, V2Level::kMessage)) p->rules.push_back(std::move(*compiled));
+    set_->profiles_.push_back(std::move(p));
+    return set_->profiles_.back().get();
+  }
+
+  // care→fhir: every profile applies (no match); the rules are compiled by care_fhir_compile.cc
+  // against the FHIR model, loaded on first need.
+  Profile* build_care_fhir(const RawProfile& rp, const std::vector<RawRule>& rules, std::unique_ptr<Profile> p) {
+    const ErrorSink s = sink(*rp.file);
+    for (const JsonNode* n : {rp.match, rp.ignore, rp.timezone_node})
+      if (n) s.at(*n, "care→fhir profiles take no 'match', 'ignore' or 'timezone': every one applies to every "
+                      "record, and care dateTimes already carry their offset");
+    if (!set_->fhir_model_) {
+      if (options_.fhir_model) {
+        set_->fhir_model_ = options_.fhir_model;
+      } else if (options_.fhir_profiles_dir.empty()) {
+        s.at(*rp.file->doc.root.find("direction"),
+             "care→fhir needs the FHIR model: set LoadOptions::fhir_model or fhir_profiles_dir");
+        return nullptr;
+      } else {
+        auto m = fhir::r4::load_model(options_.fhir_profiles_dir);
+        if (!m) {
+          s.at(*rp.file->doc.root.find("direction"), "care→fhir needs the FHIR model: " + m.error().to_string());
+          return nullptr;
+        }
+        set_->fhir_model_ = std::make_shared<const fhir::Model>(std::move(*m));
+      }
+    }
+    std::vector<RuleNode> nodes;
+    std::function<void(const std::vector<RawRule>&, std::vector<RuleNode>&)> convert =
+        [&](const std::vector<RawRule>& in, std::vector<RuleNode>& out) {
+          for (const RawRule& r : in) {
+            RuleNode n{r.id, r.node, r.file->name, &r.file->doc, {}};
+            convert(r.children, n.children);
+            out.push_back(std::move(n));
+          }
+        };
+    convert(rules, nodes);
+    const ProfileSet* set = set_.get();
+    const std::function<const ConceptMap*(std::string_view)> lookup = [set](std::string_view name) {
+      return set->concept_map(name);
+    };
+    compile_care_fhir_rules(nodes, *set_->fhir_model_, lookup, &errors_, &p->fhir_rules);
     set_->profiles_.push_back(std::move(p));
     return set_->profiles_.back().get();
   }
@@ -853,7 +897,15 @@ Result<std::shared_ptr<const ProfileSet>, LoadErrors> ProfileSet::load_dir(const
     if (rel.starts_with("concepts/")) maps.push_back(std::move(f));
     else profiles.push_back(std::move(f));
   }
-  auto r = load(profiles, maps, options);
+  LoadOptions with_model = options;
+  if (!with_model.fhir_model && with_model.fhir_profiles_dir.empty()) {
+    // The repository layout: profiles/ beside mappings/.
+    fs::path dir = fs::path(mappings_dir).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // a trailing '/'
+    const fs::path beside = dir.parent_path() / "profiles";
+    if (fs::exists(beside / "fhir-r4-model.json", ec)) with_model.fhir_profiles_dir = beside.string();
+  }
+  auto r = load(profiles, maps, with_model);
   if (r) std::const_pointer_cast<ProfileSet>(*r)->directory_ = mappings_dir;
   return r;
 }

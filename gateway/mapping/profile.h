@@ -10,9 +10,9 @@
 // whose inner rules read relative to its source and write relative to its target.
 //
 // Loading (ProfileSet::load_dir) checks everything and refuses a bad set as a whole, with every
-// problem's file, line, column and reason (load_error.h). This slice compiles the hl7v2→care
-// direction; profiles of the other directions are refused as "not supported yet" until their
-// source/target path syntaxes are added (see the README's "Directions").
+// problem's file, line, column and reason (load_error.h). The hl7v2→care direction compiles into
+// `rules`; care→fhir into `fhir_rules` (care_fhir_rule.h: care source paths, FHIR targets checked
+// against the FHIR model). fhir→care and care→hl7v2 are refused as "not supported yet".
 //
 // Thread-safety: a loaded ProfileSet is immutable; share it through std::shared_ptr. ProfileStore
 // swaps sets under a mutex, so readers always see a whole, checked set.
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "care/access.h"
+#include "mapping/care_fhir_rule.h"
 #include "common/result.h"
 #include "mapping/concept_map.h"
 #include "mapping/load_error.h"
@@ -111,10 +112,17 @@ struct Profile {
   std::shared_ptr<const TimeZone> zone;
   std::vector<IgnoreEntry> ignore;  // the base's entries plus this profile's
   std::vector<Rule> rules;          // effective: inherited, overridden, removed, added
+  std::vector<CareFhirRule> fhir_rules;  // care→fhir: resource rules (same merging by id)
 };
 
 struct LoadOptions {
   std::string zoneinfo_dir = std::string(kSystemZoneinfoDir);
+  // The FHIR model care→fhir targets are checked against (and the engine writes by). When null,
+  // it is read from `fhir_profiles_dir`/fhir-r4-model.json; when that is empty too, load_dir
+  // uses the repository layout, the `profiles` directory beside the mappings directory. Only
+  // needed when the set holds a care→fhir profile.
+  std::shared_ptr<const fhir::Model> fhir_model;
+  std::string fhir_profiles_dir;
 };
 
 class ProfileSet {
@@ -139,10 +147,13 @@ class ProfileSet {
   const Profile* find(std::string_view name) const;
   const ConceptMap* concept_map(std::string_view name) const;
   const std::string& directory() const { return directory_; }
+  // The FHIR model the care→fhir profiles were checked against; null when the set has none.
+  const fhir::Model* fhir_model() const { return fhir_model_.get(); }
 
  private:
   friend class Loader;
   std::string directory_;
+  std::shared_ptr<const fhir::Model> fhir_model_;
   std::vector<std::unique_ptr<Profile>> profiles_;
   std::vector<std::unique_ptr<ConceptMap>> concept_maps_;
   std::map<std::string, const ConceptMap*, std::less<>> concept_map_index_;

@@ -1,0 +1,369 @@
+// care→fhir: the loader's checks (one named test per mistake), the default Patient profile's
+// rendering, validation of every output against its meta.profile, determinism, conditional
+// references, and hl7v2 → care → FHIR end to end over the hl7v2 fixtures.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include <rapidjson/document.h>
+
+#include "fhir/profile_set.h"
+#include "fhir/r4.h"
+#include "fhir/validator.h"
+#include "hl7v2/message.h"
+#include "mapping/engine.h"
+#include "mapping/fhir_engine.h"
+#include "mapping/fixtures.h"
+
+using namespace midhurst;
+using namespace midhurst::mapping;
+
+namespace {
+
+std::shared_ptr<const fhir::Model> model() {
+  static const std::shared_ptr<const fhir::Model> m = [] {
+    auto r = fhir::r4::load_model(MIDHURST_PROFILES_DIR);
+    if (!r.ok()) FAIL(r.error().to_string());
+    return std::make_shared<const fhir::Model>(std::move(*r));
+  }();
+  return m;
+}
+
+const fhir::ProfileSet& fhir_profiles() {
+  static const fhir::ProfileSet set = [] {
+    auto s = fhir::ProfileSet::load(MIDHURST_PROFILES_DIR);
+    if (!s.ok()) FAIL(s.error().to_string());
+    return std::move(s).value();
+  }();
+  return set;
+}
+
+std::shared_ptr<const ProfileSet> real_set() {
+  static const std::shared_ptr<const ProfileSet> set = [] {
+    auto r = ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
+    if (!r.ok())
+      for (const LoadError& e : r.error()) FAIL(e.to_string());
+    return *r;
+  }();
+  return set;
+}
+
+const char* kGenderMap = R"({"resourceType": "ConceptMap", "url": "urn:g", "group": [
+ {"source": "s", "target": "http://hl7.org/fhir/administrative-gender",
+  "element": [{"code": "male", "target": [{"code": "male", "equivalence": "equal"}]}]}]})";
+
+// A care→fhir profile whose Patient rule holds `rules` (each rule on its own line from line 5).
+std::string profile(const std::string& rules) {
+  return "{\"name\": \"c\", \"version\": \"1\", \"direction\": \"care->fhir\",\n"
+         "  \"rules\": [{\"id\": \"patient\", \"resource\": \"Patient\", \"source\": \"patient\",\n"
+         "    \"rules\": [\n"
+         "    {\"id\": \"birth\", \"source\": \"birthDate\", \"target\": \"Patient.birthDate\"}\n" +
+         rules + "\n  ]}]\n}\n";
+}
+
+LoadErrors load_errors(const std::string& text) {
+  LoadOptions o;
+  o.fhir_model = model();
+  auto r = ProfileSet::load({{"c.json", text}}, {{"concepts/g.json", kGenderMap}}, o);
+  if (r.ok()) return {};
+  return r.error();
+}
+
+LoadError only_error(const std::string& text) {
+  LoadErrors e = load_errors(text);
+  std::string all;
+  for (const LoadError& x : e) all += x.to_string() + "\n";
+  INFO((e.empty() ? std::string("no error") : all));
+  REQUIRE(e.size() == 1);
+  return e[0];
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+care::Record record_of(const std::string& care_json) {
+  auto r = record_from_json(care_json);
+  if (!r.ok()) FAIL(r.error());
+  return std::move(*r);
+}
+
+FhirTranslation render(const care::Record& record) {
+  auto t = translate_to_fhir(record, *real_set());
+  if (!t.ok()) {
+    std::string why;
+    for (const MappingIssue& i : t.error()) why += i.to_string() + "\n";
+    FAIL(why);
+  }
+  return std::move(*t);
+}
+
+// Every entry's resource validates strictly against its meta.profile; returns the issue texts.
+std::vector<std::string> validation_problems(const rapidjson::Value& bundle) {
+  std::vector<std::string> out;
+  for (const auto& entry : bundle["entry"].GetArray()) {
+    const rapidjson::Value& res = entry["resource"];
+    if (!res.HasMember("meta") || !res["meta"].HasMember("profile")) out.push_back("an entry without meta.profile");
+    const std::vector<fhir::Issue> issues = fhir::validate(res, fhir_profiles(), {}, fhir::ValidationOptions::strict());
+    if (fhir::has_errors(issues)) out.push_back(fhir::to_string(issues));
+  }
+  return out;
+}
+
+const rapidjson::Value* entry_of(const rapidjson::Value& bundle, std::string_view type) {
+  for (const auto& e : bundle["entry"].GetArray())
+    if (e["resource"]["resourceType"].GetString() == type) return &e;
+  return nullptr;
+}
+
+std::string json_text(const rapidjson::Value& v) {
+  FhirTranslation t;
+  t.bundle.CopyFrom(v, t.bundle.GetAllocator());
+  return t.to_json();
+}
+
+const char* kPatient = R"({"patient": {"id": "p1", "lastUpdated": "2026-01-01T00:00:00+00:00", "version": 1,
+  "nhsNumber": {"value": "3333333333", "verificationStatus": {"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "code": "01"}},
+  "identifiers": [{"system": "https://fhir.rcb.nhs.uk/Id/mrn", "value": "633", "type": "MR", "assignerOds": "RCB"}],
+  "names": [{"use": "official", "family": "SMITH", "given": ["FREDRICA", "J"], "prefix": ["MRS"]}],
+  "birthDate": "1965-12-13", "gender": "female", "deceasedAt": "2026-10-25T01:30+01:00",
+  "addresses": [{"use": "home", "lines": ["29 WEST AVENUE"], "city": "MALTON", "postcode": "YO32 5TT"}],
+  "telecoms": [{"system": "phone", "value": "+441234567890", "use": "home", "rank": 2}],
+  "registeredGp": {"practiceOds": "Y06601", "gpGmp": "G5612908"},
+  "ethnicCategory": {"codings": [{"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "code": "C"}], "originalText": "C22"}}})";
+
+}  // namespace
+
+// --- loader ----------------------------------------------------------------------------------
+
+TEST_CASE("care→fhir loader: a good profile loads", "[care-fhir][loader]") {
+  CHECK(load_errors(profile(R"(    ,{"id": "g", "source": "gender", "target": "Patient.gender", "conceptMap": "g"})")).empty());
+}
+
+TEST_CASE("care→fhir loader: unknown FHIR element", "[care-fhir][loader]") {
+  const LoadError e = only_error(profile(R"(    ,{"id": "x", "source": "birthDate", "target": "Patient.birthdate"})"));
+  CHECK(e.file == "c.json");
+  CHECK(e.line == 5);
+  CHECK(e.column == 60);  // at "birthdate" inside the target string
+  CHECK(e.reason == "bad FHIR target 'Patient.birthdate': Patient has no element 'birthdate'");
+}
+
+TEST_CASE("care→fhir loader: unknown element deep in a keyed path", "[care-fhir][loader]") {
+  const LoadError e = only_error(profile(
+      R"(    ,{"id": "x", "source": "birthDate", "target": "Patient.extension[url=https://a.b/c].valueDat"})"));
+  CHECK(e.line == 5);
+  CHECK(e.column == 89);
+  CHECK(e.reason.find("Extension has no element 'valueDat'") != std::string::npos);
+}
+
+TEST_CASE("care→fhir loader: type mismatch", "[care-fhir][loader]") {
+  const LoadError e = only_error(profile(R"(    ,{"id": "x", "source": "deceased", "target": "Patient.birthDate"})"));
+  CHECK(e.line == 5);
+  CHECK(e.column == 51);
+  CHECK(e.reason == "type mismatch: the target is FHIR date, but the value is boolean");
+}
+
+TEST_CASE("care→fhir loader: a code needs a ConceptMap to fill a CodeableConcept", "[care-fhir][loader]") {
+  const LoadError e = only_error(profile(R"(    ,{"id": "x", "source": "gender", "target": "Patient.maritalStatus"})"));
+  CHECK(e.reason.rfind("type mismatch: the target is FHIR CodeableConcept, but the value is text; look the code up", 0) == 0);
+}
+
+TEST_CASE("care→fhir loader: bad care source path", "[care-fhir][loader]") {
+  const LoadError e = only_error(profile(R"(    ,{"id": "x", "source": "birthdate", "target": "Patient.birthDate"})"));
+  CHECK(e.line == 5);
+  CHECK(e.column == 29);
+  CHECK(e.reason.rfind("bad care source path 'birthdate' (relative to patient): ", 0) == 0);
+}
+
+TEST_CASE("care→fhir loader: a repeating element needs a selection", "[care-fhir][loader]") {
+  const LoadError e = only_error(profile(R"(    ,{"id": "x", "source": "names[].family", "target": "Patient.name.family"})"));
+  CHECK(e.reason.find("Patient.name repeats: append with 'name[]'") != std::string::npos);
+}
+
+TEST_CASE("care→fhir loader: several values into an element that holds one", "[care-fhir][loader]") {
+  CHECK(load_errors(profile(R"(    ,{"id": "x", "source": "names[].family", "target": "Patient.name[].family"})")).empty());
+  const LoadError f = only_error(profile(R"(    ,{"id": "x", "source": "names[].given", "target": "Patient.gender"})"));
+  CHECK(f.reason.rfind("the source gives several values but target 'Patient.gender' holds one", 0) == 0);
+}
+
+TEST_CASE("care→fhir loader: unknown resource type and missing ConceptMap", "[care-fhir][loader]") {
+  LoadErrors e = load_errors(
+      "{\"name\": \"c\", \"version\": \"1\", \"direction\": \"care→fhir\",\n"
+      "  \"rules\": [{\"id\": \"p\", \"resource\": \"Patients\", \"source\": \"patient\", \"rules\": [{\"id\": \"x\", \"value\": \"a\", \"target\": \"a\"}]}]}");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].reason == "'resource' must name a FHIR resource type, not 'Patients'");
+  const LoadError f = only_error(profile(R"(    ,{"id": "x", "source": "gender", "target": "Patient.gender", "conceptMap": "nope"})"));
+  CHECK(f.reason.rfind("no ConceptMap 'nope'", 0) == 0);
+}
+
+// --- rendering -------------------------------------------------------------------------------
+
+TEST_CASE("care→fhir: the default profile renders a UK Core Patient", "[care-fhir]") {
+  const FhirTranslation t = render(record_of(kPatient));
+  const rapidjson::Value& b = t.bundle;
+  CHECK(std::string(b["type"].GetString()) == "transaction");
+  REQUIRE(b["entry"].Size() == 3);  // Patient, GP practice Organization, GP Practitioner
+  const rapidjson::Value& p = (*entry_of(b, "Patient"))["resource"];
+  CHECK(json_text(p) ==
+        R"({"resourceType":"Patient","meta":{"profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]},)"
+        R"("extension":[{"url":"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory",)"
+        R"("valueCodeableConcept":{"coding":[{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland",)"
+        R"("code":"C","display":"White - Any other White background"}],"text":"C22"}}],)"
+        R"("identifier":[{"extension":[{"url":"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus",)"
+        R"("valueCodeableConcept":{"coding":[{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",)"
+        R"("code":"01","display":"Number present and verified"}]}}],"system":"https://fhir.nhs.uk/Id/nhs-number","value":"3333333333"},)"
+        R"({"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR","display":"Medical record number"}]},)"
+        R"("system":"https://fhir.rcb.nhs.uk/Id/mrn","value":"633",)"
+        R"("assigner":{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"RCB"}}}],)"
+        R"("name":[{"use":"official","family":"SMITH","given":["FREDRICA","J"],"prefix":["MRS"]}],)"
+        R"("telecom":[{"system":"phone","value":"+441234567890","use":"home","rank":2}],)"
+        R"("gender":"female","birthDate":"1965-12-13","deceasedDateTime":"2026-10-25T01:30:00+01:00",)"
+        R"("address":[{"use":"home","line":["29 WEST AVENUE"],"city":"MALTON","postalCode":"YO32 5TT"}],)"
+        R"("generalPractitioner":[{"reference":"Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|Y06601"},)"
+        R"({"reference":"Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmp-number|G5612908"}]})");
+  CHECK(t.issues.empty());
+}
+
+TEST_CASE("care→fhir: numbers and booleans come out as JSON numbers and booleans", "[care-fhir]") {
+  const FhirTranslation t = render(record_of(
+      R"({"patient": {"id": "p1", "lastUpdated": "2026-01-01T00:00:00+00:00", "version": 1, "deceased": true, "telecoms": [{"system": "phone", "value": "1", "rank": 1}]}})"));
+  const rapidjson::Value& p = (*entry_of(t.bundle, "Patient"))["resource"];
+  CHECK(p["deceasedBoolean"].IsBool());
+  CHECK(p["telecom"][0]["rank"].IsInt());
+}
+
+TEST_CASE("care→fhir: entries are conditional on business identifiers", "[care-fhir]") {
+  const FhirTranslation t = render(record_of(kPatient));
+  const rapidjson::Value& pat = *entry_of(t.bundle, "Patient");
+  CHECK(std::string(pat["request"]["method"].GetString()) == "PUT");
+  CHECK(std::string(pat["request"]["url"].GetString()) == "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|3333333333");
+  const rapidjson::Value& org = *entry_of(t.bundle, "Organization");
+  CHECK(std::string(org["request"]["method"].GetString()) == "POST");
+  CHECK(std::string(org["request"]["ifNoneExist"].GetString()) ==
+        "identifier=https://fhir.nhs.uk/Id/ods-organization-code|Y06601");
+  CHECK(std::string(org["resource"]["identifier"][0]["value"].GetString()) == "Y06601");
+  const rapidjson::Value& gp = *entry_of(t.bundle, "Practitioner");
+  CHECK(std::string(gp["request"]["ifNoneExist"].GetString()) == "identifier=https://fhir.hl7.org.uk/Id/gmp-number|G5612908");
+  // Each conditional reference of the Patient names an entry's conditional create.
+  const rapidjson::Value& refs = pat["resource"]["generalPractitioner"];
+  CHECK(std::string(refs[0]["reference"].GetString()) ==
+        "Organization?" + std::string(org["request"]["ifNoneExist"].GetString()));
+  CHECK(std::string(refs[1]["reference"].GetString()) ==
+        "Practitioner?" + std::string(gp["request"]["ifNoneExist"].GetString()));
+  // fullUrls are stable name-based UUIDs.
+  CHECK(std::string(pat["fullUrl"].GetString()).rfind("urn:uuid:", 0) == 0);
+}
+
+TEST_CASE("care→fhir: without an NHS number the Patient is keyed by its first local identifier", "[care-fhir]") {
+  const FhirTranslation t = render(record_of(
+      R"({"patient": {"id": "p1", "lastUpdated": "2026-01-01T00:00:00+00:00", "version": 1, "identifiers": [{"system": "https://fhir.rx1.nhs.uk/Id/mrn", "value": "K1"}]}})"));
+  REQUIRE(t.bundle["entry"].Size() == 1);
+  CHECK(std::string(t.bundle["entry"][0]["request"]["url"].GetString()) ==
+        "Patient?identifier=https://fhir.rx1.nhs.uk/Id/mrn|K1");
+}
+
+TEST_CASE("care→fhir: the same record gives a byte-identical Bundle", "[care-fhir]") {
+  const care::Record r = record_of(kPatient);
+  const std::string first = render(r).to_json();
+  for (int i = 0; i < 3; ++i) CHECK(render(r).to_json() == first);
+  // Also across a reload of the profiles.
+  auto again = ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
+  REQUIRE(again.ok());
+  auto t = translate_to_fhir(r, **again);
+  REQUIRE(t.ok());
+  CHECK(t->to_json() == first);
+}
+
+TEST_CASE("care→fhir: an unmapped code is left out with a warning", "[care-fhir]") {
+  const FhirTranslation t = render(record_of(
+      R"({"patient": {"id": "p1", "lastUpdated": "2026-01-01T00:00:00+00:00", "version": 1, "nhsNumber": {"value": "9449305552"}, "identifiers": [{"system": "urn:x", "value": "1", "type": "ZZ"}]}})"));
+  REQUIRE(t.issues.size() == 1);
+  CHECK(t.issues[0].to_string().find("code 'ZZ' is not in ConceptMap care-identifier-type") != std::string::npos);
+  CHECK(!(*entry_of(t.bundle, "Patient"))["resource"]["identifier"][1].HasMember("type"));
+}
+
+TEST_CASE("care→fhir: every output validates against its meta.profile", "[care-fhir][validation]") {
+  const FhirTranslation t = render(record_of(kPatient));
+  const std::vector<std::string> problems = validation_problems(t.bundle);
+  INFO(t.to_json(true));
+  for (const std::string& p : problems) INFO(p);
+  CHECK(problems.empty());
+  const std::vector<fhir::Issue> bundle_issues = fhir::validate(t.bundle, fhir_profiles(), {}, fhir::ValidationOptions::strict());
+  INFO(fhir::to_string(bundle_issues));
+  CHECK(!fhir::has_errors(bundle_issues));
+}
+
+TEST_CASE("care→fhir: the care→fhir fixtures validate", "[care-fhir][validation]") {
+  namespace fs = std::filesystem;
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(std::string(MIDHURST_MAPPINGS_DIR) + "/care-fhir/fixtures")) {
+    if (!e.path().filename().string().ends_with(".care.json")) continue;
+    ++n;
+    const FhirTranslation t = render(record_of(read_file(e.path())));
+    INFO(e.path().filename().string());
+    CHECK(validation_problems(t.bundle) == std::vector<std::string>{});
+  }
+  CHECK(n >= 3);
+}
+
+TEST_CASE("hl7v2 → care → FHIR: every accepted hl7v2 fixture renders a valid Bundle", "[care-fhir][e2e]") {
+  namespace fs = std::filesystem;
+  std::size_t accepted = 0;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(std::string(MIDHURST_MAPPINGS_DIR) + "/hl7v2-care/fixtures"))
+    if (e.path().extension() == ".hl7") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    auto m = hl7v2::Message::parse(read_file(f));
+    REQUIRE(m.ok());
+    TranslateOptions o;
+    o.received_at = kFixtureReceivedAt;
+    const Translation care = translate(*real_set(), *m, o);
+    if (!care.accepted) continue;
+    ++accepted;
+    INFO(f.filename().string());
+    const FhirTranslation t = render(care.record);
+    REQUIRE(entry_of(t.bundle, "Patient"));
+    CHECK(validation_problems(t.bundle) == std::vector<std::string>{});
+  }
+  CHECK(accepted >= 2);
+}
+
+TEST_CASE("care→fhir loader: without the FHIR model the profile is refused", "[care-fhir][loader]") {
+  auto r = ProfileSet::load({{"c.json", profile("")}}, {});
+  REQUIRE(!r.ok());
+  REQUIRE(r.error().size() == 1);
+  CHECK(r.error()[0].line == 1);
+  CHECK(r.error()[0].reason.rfind("care→fhir needs the FHIR model", 0) == 0);
+}
+
+TEST_CASE("care→fhir: a site overlay replaces its base and can drop rules", "[care-fhir]") {
+  namespace fs = std::filesystem;
+  const std::string dir = MIDHURST_MAPPINGS_DIR;
+  std::vector<ProfileSet::SourceFile> maps;
+  for (const auto& e : fs::directory_iterator(dir + "/concepts"))
+    maps.push_back({"concepts/" + e.path().filename().string(), read_file(e.path())});
+  const std::string overlay =
+      R"({"name": "site", "version": "1", "direction": "care→fhir", "extends": "care-patient-fhir",
+          "remove": ["gp", "gp-practitioner"],
+          "rules": [{"id": "telecom.rank", "value": 1, "target": "rank"}]})";
+  LoadOptions o;
+  o.fhir_model = model();
+  auto set = ProfileSet::load({{"care-fhir/patient.json", read_file(dir + "/care-fhir/patient.json")},
+                               {"sites/site.json", overlay}},
+                              maps, o);
+  if (!set.ok())
+    for (const LoadError& e : set.error()) FAIL(e.to_string());
+  auto t = translate_to_fhir(record_of(kPatient), **set);
+  REQUIRE(t.ok());
+  REQUIRE(t->bundle["entry"].Size() == 2);  // Patient and Organization, once each: the base is not rendered too
+  const rapidjson::Value& p = (*entry_of(t->bundle, "Patient"))["resource"];
+  CHECK(p["generalPractitioner"].Size() == 1);
+  CHECK(p["telecom"][0]["rank"].GetInt() == 1);  // the overridden rule, in place inside its group
+  CHECK(validation_problems(t->bundle).empty());
+}

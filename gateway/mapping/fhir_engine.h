@@ -1,0 +1,55 @@
+// The care→fhir engine: a care::Record in, a FHIR R4 transaction Bundle out, rendered by the
+// care→fhir profiles of a ProfileSet (mappings/README.md, "care→fhir"). Like the hl7v2→care
+// engine it knows paths, conditions, transforms and ConceptMaps, never Patient or PID.
+//
+// How a record is rendered (translate_to_fhir):
+//  1. Profiles: every non-abstract care→fhir profile that no other loaded profile `extends` (a
+//     site overlay replaces its base), in load order; or only options.profile.
+//  2. Each resource rule runs once per value of its care source (one Patient per record, one
+//     Organization per registered GP practice...). Its rules write typed JSON: strings, numbers
+//     and booleans by the FHIR model's primitive kinds; dateTimes keep their offset and precision,
+//     with ":00" seconds added to an hh:mm time because FHIR has no minute-only form. A resource
+//     (and a group's element) is emitted only when some rule wrote a value read from the record.
+//  3. Members are put in FHIR definition order (resourceType first), so output is byte-identical
+//     for the same input and profiles.
+//  4. Entries (fhir/bundle.h): a resource with a business identifier (its rule's first `key` with
+//     a value) is a conditional create (POST + ifNoneExist) or, with "request": "update", a
+//     conditional update (PUT Type?identifier=SYSTEM|VALUE); without one, a plain POST. Two
+//     resources with the same type and key are emitted once. fullUrl is a name-based
+//     urn:uuid (version 8 layout, hash of type|system|value) so it is stable too.
+//  5. Failures: a `required` rule without a value, or an `"unmapped": "reject"` code, fails the
+//     whole translation (the issues say why); other failures (an unmapped code, a value a
+//     transform cannot take, a second value for an element that holds one) leave the element
+//     out with a warning.
+//
+// Thread-safety: reads the ProfileSet and the Record only; call from many threads.
+#pragma once
+
+#include <string>
+
+#include <rapidjson/document.h>
+
+#include "care/record.h"
+#include "common/result.h"
+#include "mapping/issue.h"
+#include "mapping/profile.h"
+
+namespace midhurst::mapping {
+
+struct FhirTranslateOptions {
+  std::string profile;    // only this care→fhir profile ("" = every applicable one)
+  std::string bundle_id;  // Bundle.id ("" = none)
+  std::string timestamp;  // Bundle.timestamp, an instant with offset ("" = none: output then
+                          // depends on the record and profiles only)
+};
+
+struct FhirTranslation {
+  rapidjson::Document bundle;  // the transaction Bundle
+  MappingIssues issues;        // warnings: what was left out and why
+  std::string to_json(bool pretty = false) const;
+};
+
+Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& record, const ProfileSet& set,
+                                                         const FhirTranslateOptions& options = {});
+
+}  // namespace midhurst::mapping

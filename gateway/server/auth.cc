@@ -1,0 +1,124 @@
+#include "server/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cctype>
+
+namespace midhurst::server {
+
+namespace {
+
+bool valid_resource_name(std::string_view s) {
+  if (s == "*") return true;
+  if (s.empty() || !std::isupper(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+std::array<uint8_t, 32> digest_of(std::string_view data) {
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+Result<Scope, std::string> parse_scope(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos)
+    return err("scope \"" + std::string(text) + "\" is not of the form system/<Type|*>.<read|write|*>");
+  const std::string_view context = text.substr(0, slash);
+  if (context != "system")
+    return err("scope \"" + std::string(text) + "\": only system/ scopes are supported (user/ and "
+               "patient/ need user authentication, which is not available yet)");
+  const std::string_view rest = text.substr(slash + 1);
+  const size_t dot = rest.rfind('.');
+  if (dot == std::string_view::npos)
+    return err("scope \"" + std::string(text) + "\" lacks .read, .write or .*");
+  Scope scope;
+  scope.resource = std::string(rest.substr(0, dot));
+  const std::string_view access = rest.substr(dot + 1);
+  if (!valid_resource_name(scope.resource))
+    return err("scope \"" + std::string(text) + "\": \"" + scope.resource +
+               "\" is neither a resource type nor *");
+  if (access == "read") scope.read = true;
+  else if (access == "write") scope.write = true;
+  else if (access == "*") scope.read = scope.write = true;
+  else
+    return err("scope \"" + std::string(text) + "\": access must be read, write or *, not \"" +
+               std::string(access) + "\"");
+  return scope;
+}
+
+bool scope_grants(const Scope& scope, std::string_view resource_type, Access access) {
+  if (scope.resource != "*" && scope.resource != resource_type) return false;
+  return access == Access::kRead ? scope.read : scope.write;
+}
+
+std::string sha256_hex(std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : digest_of(data)) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool Principal::may(std::string_view resource_type, Access access) const {
+  for (const Scope& s : scopes)
+    if (scope_grants(s, resource_type, access)) return true;
+  return false;
+}
+
+Authenticator::Authenticator(const std::vector<ClientConfig>& clients) {
+  for (const ClientConfig& c : clients) {
+    Entry e{};
+    if (c.token_sha256.size() != 64) continue;
+    for (size_t i = 0; i < 32; ++i)
+      e.digest[i] = static_cast<uint8_t>(std::stoi(c.token_sha256.substr(2 * i, 2), nullptr, 16));
+    e.principal.client = c.name;
+    for (const std::string& s : c.scopes)
+      if (auto scope = parse_scope(s)) e.principal.scopes.push_back(*scope);
+    clients_.push_back(std::move(e));
+  }
+}
+
+Result<Principal, AuthFailure> Authenticator::authenticate(std::string_view authorization) const {
+  if (authorization.empty()) return err(AuthFailure::kMissing);
+  const size_t space = authorization.find(' ');
+  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Bearer"))
+    return err(AuthFailure::kMalformed);
+  std::string_view token = authorization.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return err(AuthFailure::kMalformed);
+  const std::array<uint8_t, 32> digest = digest_of(token);
+  // Compare with every client, whatever matched: the time taken must not depend on which
+  // client (if any) the token belongs to.
+  const Entry* found = nullptr;
+  for (const Entry& e : clients_) {
+    const bool match = CRYPTO_memcmp(e.digest.data(), digest.data(), digest.size()) == 0;
+    if (match) found = &e;
+  }
+  if (!found) return err(AuthFailure::kUnknown);
+  return found->principal;
+}
+
+}  // namespace midhurst::server

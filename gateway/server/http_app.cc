@@ -1,0 +1,335 @@
+#include "server/http_app.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+#include "fhir/operation_outcome.h"
+#include "server/log.h"
+
+namespace midhurst::server {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// The media type of a Content-Type or Accept element, lower-case, parameters dropped.
+std::string media_type(std::string_view value) {
+  const size_t semi = value.find(';');
+  return lower(trim(value.substr(0, semi)));
+}
+
+bool is_fhir_json_type(std::string_view t) {
+  return t == "application/fhir+json" || t == "application/json" || t == "json" || t == "text/json";
+}
+bool is_fhir_xml_type(std::string_view t) {
+  return t == "application/fhir+xml" || t == "application/xml" || t == "xml" || t == "text/xml";
+}
+
+void split_path(std::string_view path, std::vector<std::string>* out) {
+  size_t i = 1;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out->emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+constexpr std::string_view kRealm = "Bearer realm=\"midhurst\"";
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return {};
+}
+
+const std::string* HttpRequest::query_param(std::string_view name) const {
+  for (const auto& [k, v] : query)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+bool percent_decode(std::string_view in, bool form, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && form) {
+      out->push_back(' ');
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+bool parse_target(std::string_view target, std::string* path, std::vector<std::string>* segments,
+                  std::vector<std::pair<std::string, std::string>>* query) {
+  if (target.empty() || target.front() != '/') return false;
+  const size_t q = target.find('?');
+  std::string_view raw_path = target.substr(0, q);
+  // Segments are split before decoding, so an encoded '/' (%2F) stays inside its segment.
+  std::vector<std::string> raw_segments;
+  split_path(raw_path, &raw_segments);
+  path->clear();
+  for (const std::string& s : raw_segments) {
+    std::string decoded;
+    if (!percent_decode(s, false, &decoded)) return false;
+    *path += "/" + decoded;
+    segments->push_back(std::move(decoded));
+  }
+  if (path->empty()) *path = "/";
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::string k, v;
+    if (!percent_decode(pair.substr(0, eq), true, &k)) return false;
+    if (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), true, &v)) return false;
+    query->emplace_back(std::move(k), std::move(v));
+  }
+  return true;
+}
+
+Result<Format, std::string> negotiate_format(const HttpRequest& request) {
+  // _format wins over Accept (https://hl7.org/fhir/R4/http.html#mime-type).
+  if (const std::string* f = request.query_param("_format")) {
+    const std::string t = media_type(*f);
+    if (is_fhir_json_type(t)) return Format::kFhirJson;
+    if (is_fhir_xml_type(t)) return err(std::string("_format=" + *f + ": XML is not supported yet; use json"));
+    return err("_format=" + *f + " is not a format this server produces (json)");
+  }
+  const std::string_view accept = request.header("accept");
+  if (trim(accept).empty()) return Format::kFhirJson;
+  bool xml_asked = false;
+  size_t start = 0;
+  while (start <= accept.size()) {
+    size_t comma = accept.find(',', start);
+    if (comma == std::string_view::npos) comma = accept.size();
+    const std::string_view element = accept.substr(start, comma - start);
+    start = comma + 1;
+    const std::string type = media_type(element);
+    // A q=0 element means "not this one" (RFC 9110 section 12.4.2).
+    bool refused = false;
+    const std::string params = lower(element);
+    for (size_t at = params.find(";"); at != std::string::npos; at = params.find(';', at + 1)) {
+      std::string p = trim(std::string_view(params).substr(at + 1, params.find(';', at + 1) - at - 1));
+      if (p.rfind("q=", 0) == 0 && std::strtod(p.c_str() + 2, nullptr) <= 0) refused = true;
+    }
+    if (refused || type.empty()) continue;
+    if (is_fhir_json_type(type) || type == "*/*" || type == "application/*") return Format::kFhirJson;
+    if (is_fhir_xml_type(type)) xml_asked = true;
+  }
+  if (xml_asked) return err(std::string("Accept asks for XML, which is not supported yet; accept application/fhir+json"));
+  return err("Accept: " + std::string(accept) + " names no format this server produces (application/fhir+json)");
+}
+
+std::string_view status_reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+  }
+  return "";
+}
+
+std::string operation_outcome_json(fhir::IssueType type, std::string_view diagnostics, fhir::Severity severity) {
+  rapidjson::Document doc = fhir::make_operation_outcome({{severity, type, "", std::string(diagnostics)}});
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  doc.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+HttpApp::HttpApp(Authenticator authenticator, ServerMetrics& metrics)
+    : authenticator_(std::move(authenticator)), metrics_(metrics) {}
+
+void HttpApp::add(Route route) { routes_.push_back(std::move(route)); }
+
+HttpApp::Match HttpApp::match(std::string_view method, const std::vector<std::string>& segments) const {
+  Match result;
+  for (const Route& r : routes_) {
+    std::vector<std::string> pattern;
+    split_path(r.pattern, &pattern);
+    if (pattern.size() != segments.size()) continue;
+    std::map<std::string, std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < pattern.size() && ok; ++i) {
+      const std::string& p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') params[p.substr(1, p.size() - 2)] = segments[i];
+      else ok = p == segments[i];
+    }
+    if (!ok) continue;
+    if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+      result.route = &r;
+      result.params = std::move(params);
+      return result;
+    }
+    if (std::find(result.allowed.begin(), result.allowed.end(), r.method) == result.allowed.end())
+      result.allowed.push_back(r.method);
+  }
+  return result;
+}
+
+void HttpApp::record(std::string_view route, int status, std::chrono::steady_clock::time_point since) const {
+  const std::string r(route);
+  metrics_.http_requests.with({r, std::to_string(status)}).inc();
+  metrics_.http_duration.with({r}).observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+}
+
+HttpResponse HttpApp::error_response(int status, fhir::IssueType type, std::string diagnostics,
+                                     std::string_view route) const {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::string(kFhirJson);
+  r.body = operation_outcome_json(type, diagnostics);
+  metrics_.http_requests.with({std::string(route), std::to_string(status)}).inc();
+  return r;
+}
+
+void HttpApp::handle(HttpRequest request, Respond respond) const {
+  const auto started = request.received;
+  // Every reply goes through here: one place for metrics and the access log.
+  auto finish = [this, respond, started, method = request.method, target = request.target,
+                 peer = request.peer](std::string route, std::string client, HttpResponse response) {
+    record(route, response.status, started);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    const LogLevel level = response.status >= 500 ? LogLevel::kWarn
+                           : response.status >= 400 ? LogLevel::kInfo
+                                                    : LogLevel::kDebug;
+    log(level, "http.request",
+        {{"method", method}, {"target", target}, {"route", route}, {"status", response.status},
+         {"ms", ms}, {"client", client}, {"peer", peer}});
+    respond(std::move(response));
+  };
+  std::string client;  // for the log, once authenticated
+  auto fail = [&](std::string route, int status, fhir::IssueType type, std::string why,
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpResponse r;
+    r.status = status;
+    r.content_type = std::string(kFhirJson);
+    r.body = operation_outcome_json(type, why);
+    r.headers = std::move(headers);
+    finish(std::move(route), client, std::move(r));
+  };
+
+  std::vector<std::string> segments;
+  if (!parse_target(request.target, &request.path, &segments, &request.query))
+    return fail("unmatched", 400, fhir::IssueType::kInvalid, "the request target is not a valid path and query");
+
+  Match m = match(request.method, segments);
+  const std::string route = m.route ? m.route->pattern : "unmatched";
+
+  std::optional<Principal> principal;
+  if (!m.route || !m.route->public_route) {
+    auto auth = authenticator_.authenticate(request.header("authorization"));
+    if (!auth) {
+      const bool missing = auth.error() == AuthFailure::kMissing;
+      std::string challenge(kRealm);
+      if (!missing) challenge += ", error=\"invalid_token\"";
+      return fail(route, 401, fhir::IssueType::kLogin,
+                  missing ? "this request needs an Authorization: Bearer token"
+                          : "the bearer token is not valid",
+                  {{"WWW-Authenticate", challenge}});
+    }
+    principal = std::move(*auth);
+    client = principal->client;
+  }
+  if (!m.route) {
+    if (!m.allowed.empty())
+      return fail(route, 405, fhir::IssueType::kNotSupported,
+                  request.method + " is not supported on " + request.path + " (allowed: " + join(m.allowed, ", ") + ")",
+                  {{"Allow", join(m.allowed, ", ")}});
+    return fail(route, 404, fhir::IssueType::kNotFound, "there is nothing at " + request.path);
+  }
+  const Route& r = *m.route;
+  if (principal && r.access && !principal->may(r.resource, *r.access)) {
+    const std::string needed = "system/" + r.resource + (*r.access == Access::kRead ? ".read" : ".write");
+    return fail(route, 403, fhir::IssueType::kForbidden,
+                "client \"" + principal->client + "\" lacks the scope " + needed,
+                {{"WWW-Authenticate", std::string(kRealm) + ", error=\"insufficient_scope\", scope=\"" + needed + "\""}});
+  }
+  if (!r.content_types.empty()) {
+    const std::string type = media_type(request.header("content-type"));
+    if (std::find(r.content_types.begin(), r.content_types.end(), type) == r.content_types.end())
+      return fail(route, 415, fhir::IssueType::kNotSupported,
+                  "Content-Type \"" + type + "\" is not accepted here (use " + join(r.content_types, " or ") + ")");
+  }
+  RequestContext context;
+  if (r.fhir) {
+    auto format = negotiate_format(request);
+    if (!format) return fail(route, 406, fhir::IssueType::kNotSupported, format.error());
+    context.format = *format;
+  }
+  context.params = std::move(m.params);
+  context.principal = principal ? &*principal : nullptr;
+  try {
+    r.handler(request, context, [finish, route, client](HttpResponse response) mutable {
+      finish(route, client, std::move(response));
+    });
+  } catch (const std::exception& e) {
+    log_error("http.handler_failed", {{"route", route}, {"error", e.what()}});
+    fail(route, 500, fhir::IssueType::kException, "internal error");
+  }
+}
+
+}  // namespace midhurst::server

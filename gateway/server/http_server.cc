@@ -1,0 +1,395 @@
+// The HTTP listener. One of the two Beast/Asio translation units (with mllp_server.cc); see
+// http_server.h for the behaviour. Structure follows Beast's advanced_server example: accept
+// onto a fresh strand per connection, a session kept alive by shared_from_this, a fresh
+// parser with limits per request, expires_after before every read and write.
+#include "server/http_server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "server/log.h"
+
+namespace midhurst::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+std::atomic<uint64_t> g_http_connection_ids{1};
+
+std::string endpoint_text(const tcp::endpoint& e) {
+  const std::string a = e.address().to_string();
+  return (e.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(e.port());
+}
+
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr size_t kLingerBytes = size_t{16} << 20;
+
+}  // namespace
+
+class HttpSession;
+
+struct HttpShared {
+  HttpShared(HttpServerOptions o, const HttpApp& a, ServerMetrics& m) : options(std::move(o)), app(a), metrics(m) {}
+
+  HttpServerOptions options;
+  const HttpApp& app;
+  ServerMetrics& metrics;
+  std::mutex mutex;
+  std::map<uint64_t, std::weak_ptr<HttpSession>> sessions;  // GUARDED_BY(mutex)
+  std::atomic<bool> draining{false};
+
+  void add(uint64_t id, std::weak_ptr<HttpSession> s) {
+    std::lock_guard lock(mutex);
+    sessions.emplace(id, std::move(s));
+    metrics.connections.with({"http"}).add(1);
+  }
+  void remove(uint64_t id) {
+    std::lock_guard lock(mutex);
+    if (sessions.erase(id)) metrics.connections.with({"http"}).add(-1);
+  }
+  size_t count() {
+    std::lock_guard lock(mutex);
+    return sessions.size();
+  }
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  // `reject`: the server is full; answer 503 and close without reading.
+  HttpSession(tcp::socket socket, HttpShared& shared, bool reject)
+      : stream_(std::move(socket)), shared_(shared), id_(g_http_connection_ids.fetch_add(1)), reject_(reject) {
+    error_code ec;
+    peer_ = endpoint_text(stream_.socket().remote_endpoint(ec));
+    if (ec) peer_ = "?";
+  }
+  ~HttpSession() { shared_.remove(id_); }
+
+  uint64_t id() const { return id_; }
+
+  // Starts on the session's strand, so that no two of its handlers ever run at once.
+  void run() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->on_run(); }); }
+  void drain() { net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_drain(); }); }
+  void force_close() { net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); }); }
+
+ private:
+  void on_run() {
+    if (reject_) {
+      HttpResponse r = shared_.app.error_response(503, fhir::IssueType::kTransient,
+                                                  "the server is at its connection limit; retry shortly");
+      r.close = true;
+      r.headers.emplace_back("Retry-After", "1");
+      return do_write(std::move(r));
+    }
+    do_read();
+  }
+
+  void do_read() {
+    if (shared_.draining) return close_gracefully();
+    parser_.emplace();
+    parser_->body_limit(shared_.options.limits.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.options.limits.max_header_bytes));
+    stream_.expires_after(shared_.options.limits.idle_timeout);
+    reading_ = true;
+    // The header first, so that a client waiting for "100 Continue" (curl does, for large
+    // bodies) gets it, and a Content-Length over the limit is refused before the body.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code ec, size_t) { self->on_read_header(ec); });
+  }
+
+  void on_read_header(error_code ec) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](error_code e, size_t) {
+                         if (e) return self->on_read(e);
+                         self->do_read_body();
+                       });
+      return;
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
+    stream_.expires_after(shared_.options.limits.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    reading_ = false;
+    if (closed_) return;
+    if (ec == http::error::end_of_stream) return close_gracefully();
+    if (ec == beast::error::timeout) {
+      log_debug("http.idle_timeout", {{"peer", peer_}, {"connection", id_}});
+      return close();
+    }
+    if (ec == net::error::operation_aborted) return close();
+    if (ec == http::error::body_limit) {
+      return reply_error(413, fhir::IssueType::kTooLong,
+                         "the request body is larger than this server's limit of " +
+                             std::to_string(shared_.options.limits.max_body_bytes) + " bytes (http.max_body_bytes)");
+    }
+    if (ec == http::error::header_limit) {
+      return reply_error(431, fhir::IssueType::kTooLong,
+                         "the request line and headers are larger than this server's limit of " +
+                             std::to_string(shared_.options.limits.max_header_bytes) + " bytes (http.max_header_bytes)");
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+      // Any other Beast parse error: the bytes are not HTTP/1.x as we accept it. A partial
+      // message means the peer closed mid-request: nobody is left to answer.
+      if (ec == http::error::partial_message) return close();
+      return reply_error(400, fhir::IssueType::kStructure, "malformed HTTP request: " + ec.message());
+    }
+    if (ec) {
+      log_debug("http.read_failed", {{"peer", peer_}, {"connection", id_}, {"error", ec.message()}});
+      return close();
+    }
+    dispatch_request(parser_->release());
+  }
+
+  void dispatch_request(http::request<http::string_body> req) {
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request.body = std::move(req.body());
+    request.peer = peer_;
+    request.connection_id = id_;
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    head_ = req.method() == http::verb::head;
+    busy_ = true;
+    // The app may answer from any thread (an ingest completing after a commit): hop back onto
+    // this connection's strand before touching the stream.
+    shared_.app.handle(std::move(request), [self = shared_from_this()](HttpResponse response) {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->do_write(std::move(response));
+      });
+    });
+  }
+
+  void reply_error(int status, fhir::IssueType type, std::string why) {
+    log_info("http.bad_request", {{"peer", peer_}, {"connection", id_}, {"status", status}, {"detail", why}});
+    HttpResponse r = shared_.app.error_response(status, type, std::move(why));
+    r.close = true;  // the stream is out of step: the rest of this request is unread
+    version_ = 11;
+    do_write(std::move(r));
+  }
+
+  void do_write(HttpResponse r) {
+    busy_ = false;
+    if (closed_) return;
+    res_ = {};
+    res_.version(version_);
+    res_.result(static_cast<unsigned>(r.status));
+    if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res_.set(name, value);
+    res_.set(http::field::server, "midhurst");
+    res_.keep_alive(keep_alive_ && !r.close && !shared_.draining);
+    res_.body() = std::move(r.body);
+    res_.prepare_payload();
+    if (head_) res_.body().clear();  // HEAD: the headers (Content-Length included) only
+    stream_.expires_after(shared_.options.limits.idle_timeout);
+    http::async_write(stream_, res_, [self = shared_from_this()](error_code ec, size_t) { self->on_write(ec); });
+  }
+
+  void on_write(error_code ec) {
+    if (closed_) return;
+    if (ec) {
+      log_debug("http.write_failed", {{"peer", peer_}, {"connection", id_}, {"error", ec.message()}});
+      return close();
+    }
+    if (!res_.keep_alive()) return close_gracefully();
+    do_read();
+  }
+
+  void on_drain() {
+    if (closed_) return;
+    // Idle (waiting for a request): close now. Busy: do_write turns keep-alive off, and the
+    // connection closes after the response.
+    if (reading_ && !busy_) stream_.cancel();
+  }
+
+  // Shuts our side down, then reads and discards until the peer closes (bounded), so that an
+  // error response is not destroyed by a TCP reset triggered by unread request bytes.
+  void close_gracefully() {
+    if (closed_ || lingering_) return;
+    lingering_ = true;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTime);
+    do_linger();
+  }
+
+  void do_linger() {
+    stream_.async_read_some(net::buffer(linger_buf_), [self = shared_from_this()](error_code ec, size_t n) {
+      self->lingered_ += n;
+      if (ec || self->lingered_ > kLingerBytes) return self->close();
+      self->do_linger();
+    });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    shared_.remove(id_);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  HttpShared& shared_;
+  const uint64_t id_;
+  std::string peer_;
+  const bool reject_;
+  std::array<char, 16384> linger_buf_{};
+  size_t lingered_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  bool reading_ = false;
+  bool busy_ = false;
+  bool lingering_ = false;
+  bool closed_ = false;
+};
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions o, const HttpApp& app, ServerMetrics& metrics)
+      : shared(std::move(o), app, metrics),
+        io(static_cast<int>(std::max(1u, shared.options.threads))),
+        acceptor(net::make_strand(io)) {}
+
+  void do_accept() {
+    acceptor.async_accept(net::make_strand(io), [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {
+      log_warn("http.accept_failed", {{"error", ec.message()}});
+      return do_accept();
+    }
+    const bool full = shared.count() >= shared.options.limits.max_connections;
+    if (full) {
+      shared.metrics.connections_rejected.with({"http"}).inc();
+      error_code e;
+      log_warn("http.connection_refused", {{"peer", endpoint_text(socket.remote_endpoint(e))},
+                                           {"reason", "max_connections"},
+                                           {"limit", shared.options.limits.max_connections}});
+    } else {
+      shared.metrics.connections_accepted.with({"http"}).inc();
+    }
+    auto session = std::make_shared<HttpSession>(std::move(socket), shared, full);
+    // A refused connection is not counted: it only holds the socket while the 503 is written.
+    if (!full) shared.add(session->id(), session);
+    session->run();
+    do_accept();
+  }
+
+  template <typename F>
+  void for_each_session(F f) {
+    std::vector<std::shared_ptr<HttpSession>> live;
+    {
+      std::lock_guard lock(shared.mutex);
+      for (auto& [id, weak] : shared.sessions)
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) f(*s);
+  }
+
+  // `io` after `shared`: destroyed first, while the shared state is still there for the
+  // destructors of sessions whose handlers it still holds.
+  HttpShared shared;
+  net::io_context io;
+  tcp::acceptor acceptor;
+  // Keeps run() from returning while no I/O is pending, e.g. while every connection waits for
+  // a handler or an ingest completing on another thread.
+  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
+  std::vector<std::thread> threads;
+  Endpoint bound;
+  bool stopped = false;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, const HttpApp& app, ServerMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), app, metrics)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status<std::string> HttpServer::start() {
+  Impl& m = *impl_;
+  const Endpoint& want = m.shared.options.listen;
+  error_code ec;
+  tcp::resolver resolver(m.io);
+  auto results = resolver.resolve(want.host, std::to_string(want.port), tcp::resolver::passive, ec);
+  if (ec || results.empty()) return err("HTTP " + want.to_string() + ": cannot resolve: " + ec.message());
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  m.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) m.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(endpoint, ec);
+  if (!ec) m.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return err("HTTP " + want.to_string() + ": cannot listen: " + ec.message());
+  m.bound = Endpoint{want.host, m.acceptor.local_endpoint(ec).port()};
+  net::dispatch(m.acceptor.get_executor(), [&m] { m.do_accept(); });
+  for (unsigned i = 0; i < std::max(1u, m.shared.options.threads); ++i) m.threads.emplace_back([&m] { m.io.run(); });
+  return {};
+}
+
+Endpoint HttpServer::bound() const { return impl_->bound; }
+
+void HttpServer::begin_shutdown() {
+  Impl& m = *impl_;
+  m.shared.draining = true;
+  net::post(m.acceptor.get_executor(), [&m] {
+    error_code ignored;
+    m.acceptor.close(ignored);
+  });
+  m.for_each_session([](HttpSession& s) { s.drain(); });
+}
+
+size_t HttpServer::connections() const { return impl_->shared.count(); }
+
+void HttpServer::stop() {
+  Impl& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  if (m.threads.empty()) return;
+  if (!m.shared.draining) begin_shutdown();
+  m.for_each_session([](HttpSession& s) { s.force_close(); });
+  for (int i = 0; i < 100 && m.shared.count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  m.work.reset();
+  m.io.stop();
+  for (auto& t : m.threads) t.join();
+  m.threads.clear();
+}
+
+}  // namespace midhurst::server
