@@ -2,6 +2,7 @@
 # Sets up the machine, builds Midhurst optimised and runs every benchmark. Benchmarks print
 # figures; they are not tests and never fail on a number. Run them on a quiet machine.
 #   BENCH_MB  megabytes the HL7v2 corpus is replicated to (default 50)
+#   BENCH_SECONDS  seconds per timed figure (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,5 +10,11 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIDHURST_TESTS
 cmake --build build/release -j "$(nproc)"
 echo "== HL7v2 parse (one core)"
 build/release/benchmarks/hl7_parse_bench --mb "${BENCH_MB:-50}"
+echo "== Store: group commit on SQLite (WAL, synchronous=FULL)"
+store_dir=$(mktemp -d)
+build/release/benchmarks/store_bench --dir "$store_dir" --seconds "${BENCH_SECONDS:-3}"
+rm -rf "$store_dir"
 echo "== ADT -> care mapping (one core)"
 build/release/benchmarks/mapping_bench --seconds "${BENCH_SECONDS:-3}"
+echo "== MLLP ingest under load: the gateway (durable ACKs) against a fixed-ACK Asio server"
+build/release/benchmarks/mllp_load_bench --binary build/release/midhurst --seconds "${BENCH_SECONDS:-3}"
