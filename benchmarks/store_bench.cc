@@ -149,6 +149,15 @@ int main(int argc, char** argv) {
   fs::path dir;
   double secs = 3;
   for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf(
+          "usage: store_bench [--dir DIR] [--seconds S]\n"
+          "  Measures durable group commits of the SQLite store (batches of 1, 16 and 64 messages)\n"
+          "  against the raw one-row commit ceiling of the same disk, S seconds per case (default 3).\n"
+          "  DIR defaults to a new directory under the current one (on the disk being measured;\n"
+          "  /tmp may be a RAM disk, whose fsync proves nothing), removed afterwards.\n");
+      return 0;
+    }
     if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
     else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) secs = std::atof(argv[++i]);
     else {
