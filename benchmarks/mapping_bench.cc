@@ -64,8 +64,22 @@ void measure(const char* name, const std::vector<std::string>& msgs, double seco
 
 int main(int argc, char** argv) {
   double seconds = 3;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf(
+          "usage: mapping_bench [--seconds S]\n"
+          "  Messages/s on one core for the corpus's ADT messages and the NHS fixtures: parse only,\n"
+          "  hl7v2→care translation, care JSON, and ADT → care → FHIR transaction Bundle JSON,\n"
+          "  S seconds per stage (default 3).\n");
+      return 0;
+    }
+    if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
+      seconds = std::atof(argv[++i]);
+    } else {
+      std::fprintf(stderr, "mapping_bench: unknown argument %s (try --help)\n", argv[i]);
+      return 2;
+    }
+  }
 
   auto set = mapping::ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
   if (!set) {
