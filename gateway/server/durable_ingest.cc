@@ -107,16 +107,17 @@ std::vector<std::pair<std::string, std::string>> patient_keys(const care::Patien
   return keys;
 }
 
-// One message on its way through a batch.
-struct Work {
+}  // namespace
+
+// One message on its way: what prepare() learned from it alone, then its place in the batch.
+struct DurableIngest::Prepared {
   std::optional<hl7v2::Message> message;  // absent when the bytes did not parse
   Issues issues;                          // what the ACK reports
   AckOutcome outcome = AckOutcome::kAccepted;
-  std::string text;                       // MSA-3
+  store::Message sm;                      // journal entry; writes are added by the writer
+  std::optional<care::Record> record;     // the mapped entities, when accepted
   size_t store_index = 0;                 // its place in the store batch
 };
-
-}  // namespace
 
 DurableIngest::DurableIngest(store::Store& store, const mapping::ProfileStore& profiles, Options options)
     : store_(store), profiles_(profiles), options_(options) {
@@ -126,10 +127,14 @@ DurableIngest::DurableIngest(store::Store& store, const mapping::ProfileStore& p
 DurableIngest::~DurableIngest() { stop(); }
 
 void DurableIngest::submit(std::string message, IngestSource source, Done done) {
+  // Parse, validate and map here, outside the lock and off the writer thread: this is most of
+  // the CPU per message, and the writer is the bottleneck. The queue order (taken below) is
+  // still the order of commit (I3).
+  std::unique_ptr<Prepared> prepared = prepare(message);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      queue_.push_back(Item{std::move(message), std::move(source), std::move(done)});
+      queue_.push_back(Item{std::move(message), std::move(source), std::move(done), std::move(prepared)});
       wake_.notify_one();
       return;
     }
@@ -164,96 +169,107 @@ void DurableIngest::run() {
   }
 }
 
+std::unique_ptr<DurableIngest::Prepared> DurableIngest::prepare(const std::string& message) const {
+  auto w = std::make_unique<Prepared>();
+  store::Message& sm = w->sm;
+  sm.journal.kind = store::PayloadKind::kHl7v2;
+  sm.journal.payload = message;
+
+  Issue parse_error;
+  hl7v2::Message parsed;
+  if (!parsed.reset(message, &parse_error)) {
+    const hl7v2::SalvagedHeader h = hl7v2::salvage_header(message);
+    sm.journal.sender = {h.sending_application, h.sending_facility};
+    sm.journal.control_id = h.control_id;
+    sm.journal.status = store::JournalStatus::kRejected;
+    sm.journal.reason = parse_error.to_string();
+    w->issues.push_back(parse_error);
+    w->outcome = AckOutcome::kRejected;
+    return w;
+  }
+  w->message = std::move(parsed);
+  const hl7v2::Message& m = *w->message;
+  sm.journal.sender = {m.text("MSH-3"), m.text("MSH-4")};
+  sm.journal.control_id = m.text("MSH-10");
+  Issues problems = hl7v2::validate(m);
+  std::shared_ptr<const mapping::ProfileSet> profiles;
+  if (!hl7v2::has_errors(problems)) profiles = profiles_.current();
+  if (hl7v2::has_errors(problems)) {
+    sm.journal.status = store::JournalStatus::kRejected;
+    sm.journal.reason = issues_text(problems);
+    w->issues = std::move(problems);
+    w->outcome = hl7v2::outcome_of(w->issues);
+  } else if (!profiles) {
+    sm.journal.status = store::JournalStatus::kRejected;
+    sm.journal.reason = "no mapping profiles are loaded";
+    w->issues.push_back(internal_error(sm.journal.reason));
+    w->outcome = AckOutcome::kRejected;
+  } else {
+    mapping::TranslateOptions topts;
+    mapping::Translation t = mapping::translate(*profiles, m, topts);
+    sm.journal.unmapped_json = ledger_json(t.ledger);
+    Issues mapped = mapping::to_hl7_issues(t.issues);
+    if (!t.accepted) {
+      sm.journal.status = store::JournalStatus::kRejected;
+      sm.journal.reason = issues_text(mapped);
+      w->issues = std::move(mapped);
+      w->outcome = hl7v2::outcome_of(w->issues);
+      if (w->outcome == AckOutcome::kAccepted) w->outcome = AckOutcome::kError;
+    } else {
+      sm.journal.status = store::JournalStatus::kAccepted;
+      w->issues = std::move(mapped);  // warnings only: fields left out, reported in ERR
+      w->record = std::move(t.record);
+    }
+  }
+  return w;
+}
+
 void DurableIngest::process(std::deque<Item>& items) {
-  std::shared_ptr<const mapping::ProfileSet> profiles = profiles_.current();
   store::Batch batch;
-  std::vector<Work> work(items.size());
+  batch.messages.reserve(items.size());
   // Patients created earlier in this batch, by business identifier, so that two messages
   // about one new patient in one transaction make one patient with two versions' worth of
   // changes applied in order (I3) rather than two patients.
   std::map<std::pair<std::string, std::string>, std::string> batch_patients;
-  std::map<std::string, int64_t> batch_versions;
 
   for (size_t k = 0; k < items.size(); ++k) {
-    Item& item = items[k];
-    Work& w = work[k];
-    store::Message sm;
-    sm.journal.kind = store::PayloadKind::kHl7v2;
-    sm.journal.payload = item.message;
-
-    Issue parse_error;
-    hl7v2::Message parsed;
-    if (!parsed.reset(item.message, &parse_error)) {
-      const hl7v2::SalvagedHeader h = hl7v2::salvage_header(item.message);
-      sm.journal.sender = {h.sending_application, h.sending_facility};
-      sm.journal.control_id = h.control_id;
-      sm.journal.status = store::JournalStatus::kRejected;
-      sm.journal.reason = parse_error.to_string();
-      w.issues.push_back(parse_error);
-      w.outcome = AckOutcome::kRejected;
-    } else {
-      w.message = std::move(parsed);
-      const hl7v2::Message& m = *w.message;
-      sm.journal.sender = {m.text("MSH-3"), m.text("MSH-4")};
-      sm.journal.control_id = m.text("MSH-10");
-      Issues problems = hl7v2::validate(m);
-      if (hl7v2::has_errors(problems)) {
-        sm.journal.status = store::JournalStatus::kRejected;
-        sm.journal.reason = issues_text(problems);
-        w.issues = std::move(problems);
-        w.outcome = hl7v2::outcome_of(w.issues);
-      } else if (!profiles) {
-        sm.journal.status = store::JournalStatus::kRejected;
-        sm.journal.reason = "no mapping profiles are loaded";
-        w.issues.push_back(internal_error(sm.journal.reason));
-        w.outcome = AckOutcome::kRejected;
-      } else {
-        mapping::TranslateOptions topts;
-        mapping::Translation t = mapping::translate(*profiles, m, topts);
-        sm.journal.unmapped_json = ledger_json(t.ledger);
-        Issues mapped = mapping::to_hl7_issues(t.issues);
-        if (!t.accepted) {
-          sm.journal.status = store::JournalStatus::kRejected;
-          sm.journal.reason = issues_text(mapped);
-          w.issues = std::move(mapped);
-          w.outcome = hl7v2::outcome_of(w.issues);
-          if (w.outcome == AckOutcome::kAccepted) w.outcome = AckOutcome::kError;
-        } else {
-          sm.journal.status = store::JournalStatus::kAccepted;
-          w.issues = std::move(mapped);  // warnings only: fields left out, reported in ERR
-          std::string provenance_id = store::new_entity_id();
-          care::Reference provenance_ref;
-          provenance_ref.type = care::EntityType::kProvenance;
-          provenance_ref.id = provenance_id;
-          if (care::Patient* p = t.record.get<care::Patient>()) {
-            std::string id;
-            for (const auto& key : patient_keys(*p)) {
-              if (auto it = batch_patients.find(key); it != batch_patients.end()) {
-                id = it->second;
-                break;
-              }
-              store::Query q;
-              q.type = care::EntityType::kPatient;
-              q.identifier = key;
-              q.count = 1;
-              auto found = store_.search(q);
-              if (found.ok() && !found->entries.empty()) {
-                id = found->entries.front().id;
-                break;
-              }
-            }
-            if (id.empty()) id = store::new_entity_id();
-            for (const auto& key : patient_keys(*p)) batch_patients.emplace(key, id);
-            p->id = id;
-            p->provenance = provenance_ref;
-            sm.writes.push_back(store::EntityWrite::put(*p));
+    Prepared& w = *items[k].prepared;
+    store::Message& sm = w.sm;
+    if (w.record) {
+      // Accepted: give the entities their ids. Patient matching reads the store, so it stays
+      // here on the writer, in queue order.
+      std::string provenance_id = store::new_entity_id();
+      care::Reference provenance_ref;
+      provenance_ref.type = care::EntityType::kProvenance;
+      provenance_ref.id = provenance_id;
+      if (care::Patient* p = w.record->get<care::Patient>()) {
+        std::string id;
+        for (const auto& key : patient_keys(*p)) {
+          if (auto it = batch_patients.find(key); it != batch_patients.end()) {
+            id = it->second;
+            break;
           }
-          if (care::Provenance* prov = t.record.get<care::Provenance>()) {
-            prov->id = provenance_id;
-            sm.writes.push_back(store::EntityWrite::put(*prov));
+          store::Query q;
+          q.type = care::EntityType::kPatient;
+          q.identifier = key;
+          q.count = 1;
+          auto found = store_.search(q);
+          if (found.ok() && !found->entries.empty()) {
+            id = found->entries.front().id;
+            break;
           }
         }
+        if (id.empty()) id = store::new_entity_id();
+        for (const auto& key : patient_keys(*p)) batch_patients.emplace(key, id);
+        p->id = id;
+        p->provenance = provenance_ref;
+        sm.writes.push_back(store::EntityWrite::put(std::move(*p)));
       }
+      if (care::Provenance* prov = w.record->get<care::Provenance>()) {
+        prov->id = provenance_id;
+        sm.writes.push_back(store::EntityWrite::put(std::move(*prov)));
+      }
+      w.record.reset();
     }
     w.store_index = batch.messages.size();
     batch.messages.push_back(std::move(sm));
@@ -261,7 +277,7 @@ void DurableIngest::process(std::deque<Item>& items) {
 
   auto committed = store_.apply(batch);
   for (size_t k = 0; k < items.size(); ++k) {
-    Work& w = work[k];
+    const Prepared& w = *items[k].prepared;
     std::string ack;
     if (!committed.ok()) {
       // I5: nothing was stored; ask for the message again.

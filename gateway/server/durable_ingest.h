@@ -23,7 +23,9 @@
 // local identifier): a match becomes a new version of the stored patient, otherwise a new
 // patient is created. Other entities the profiles produce are written as new entities for now.
 //
-// Threading: submit() may be called from any thread; `done` is called on the writer thread.
+// Threading: submit() may be called from any thread, and parses, validates and maps the message
+// on that thread before queueing it (nothing there reads the store, so I1-I5 are unaffected:
+// queue order is still commit order); `done` is called on the writer thread.
 // stop() (or the destructor) finishes what is queued, then joins the writer.
 #pragma once
 
@@ -59,12 +61,19 @@ class DurableIngest : public Ingest {
   void stop();
 
  private:
+  // What can be worked out from a message alone (parse, validate, map): done by prepare() on
+  // the submitting thread, so the single writer is left with only what needs the store and
+  // its order (patient matching, ids, the transaction, ACKs). Defined in the .cc.
+  struct Prepared;
+
   struct Item {
     std::string message;
     IngestSource source;
     Done done;
+    std::unique_ptr<Prepared> prepared;
   };
 
+  std::unique_ptr<Prepared> prepare(const std::string& message) const;
   void run();
   void process(std::deque<Item>& items);
 

@@ -1,6 +1,7 @@
 #include "store/any_entity.h"
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -62,7 +63,16 @@ std::string new_entity_id() {
     a = gen();
     b = gen();
   }
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  // Version 7 (RFC 9562): the top 48 bits are the Unix time in milliseconds, the rest random.
+  // Time-ordered ids make a new entity's rows land at the end of every (type, id)-keyed B-tree
+  // (entity_current, entity_version's unique key, the five idx_* owner indexes), so a group
+  // commit dirties a few tail pages instead of one random page per tree per message, which
+  // cut the pages each commit writes to the WAL. Ids stay unique, opaque and 36 characters;
+  // they do reveal their creation time, as any v7 UUID does.
+  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+  a = ((ms & 0xffffffffffffULL) << 16) | (a & 0x0fffULL) | 0x7000ULL;  // version 7
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),

@@ -31,7 +31,7 @@ std::string_view type_name(care::EntityType t);
 // The inverse of type_name; false when `name` is not an entity type.
 bool parse_type_name(std::string_view name, care::EntityType* out);
 
-// A fresh random gateway id (UUID v4 text, a valid FHIR id). Thread-safe.
+// A fresh gateway id (UUID v7 text: time-ordered, then random; a valid FHIR id). Thread-safe.
 std::string new_entity_id();
 
 }  // namespace midhurst::store

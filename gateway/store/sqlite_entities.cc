@@ -99,7 +99,8 @@ StoreResult<SqliteStore::WriteOutcome> SqliteStore::write_entity(const EntityWri
   cur->bind_all(tname, id, version, seq, now, w.entity ? 0 : 1);
   if (auto s = cur->run(); !s.ok()) return err(s.error());
 
-  if (auto s = write_index(w.type, id, w.entity ? &terms : nullptr); !s.ok()) return err(s.error());
+  if (auto s = write_index(w.type, id, w.entity ? &terms : nullptr, current != 0); !s.ok())
+    return err(s.error());
   if (!w.entity && w.type == care::EntityType::kPatient) {
     // A deleted patient no longer redirects anyone, nor is redirected.
     auto del = writer_->prepare("DELETE FROM patient_link WHERE old_id=?");
@@ -111,9 +112,12 @@ StoreResult<SqliteStore::WriteOutcome> SqliteStore::write_entity(const EntityWri
 }
 
 StoreStatus SqliteStore::write_index(care::EntityType type, const std::string& id,
-                                     const IndexTerms* terms) {
+                                     const IndexTerms* terms, bool existed) {
   const std::string tname(type_name(type));
   // Index rows describe the current version only: drop the previous version's rows first.
+  // A new entity has none (E3: entity_current rows are never removed), and most ingest writes
+  // are new entities (every message's Provenance), so the lookups are skipped for it.
+  if (existed)
   for (const char* sql : {"DELETE FROM idx_identifier WHERE type=? AND id=?",
                           "DELETE FROM idx_string WHERE type=? AND id=?",
                           "DELETE FROM idx_date WHERE type=? AND id=?",

@@ -160,8 +160,15 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
     }
   }
   const char* dir = scan_desc ? " DESC" : " ASC";
+  // With an identifier or id list the candidates are a handful of rows found through an index,
+  // but without statistics SQLite prefers walking entity_current_lu in sort order and testing
+  // every row of the type against the IN list: O(entities) per search, which made the
+  // ingest's per-message patient match grow with the store. The unary `+` keeps that index
+  // out of the ORDER BY, so the plan looks the candidates up by primary key and sorts them.
+  const bool few = q.identifier.has_value() || !q.ids.empty();
+  const char* lu = few ? " ORDER BY +c.last_updated" : " ORDER BY c.last_updated";
   sql.text += q.sort == SortOrder::kId ? std::string(" ORDER BY c.id") + dir
-                                       : std::string(" ORDER BY c.last_updated") + dir + ", c.id" + dir;
+                                       : std::string(lu) + dir + ", c.id" + dir;
   sql.text += " LIMIT ?";
 
   auto r = reader();

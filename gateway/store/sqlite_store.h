@@ -106,7 +106,10 @@ class SqliteStore final : public Store {
                                            const std::string& now);
   StoreResult<WriteOutcome> write_entity(const EntityWrite& w, std::int64_t journal_seq,
                                          const std::string& provenance_id, const std::string& now);
-  StoreStatus write_index(care::EntityType type, const std::string& id, const IndexTerms* terms);
+  // `existed`: the entity had an entity_current row before this write. When it had not, it
+  // cannot have index rows (FORMAT.md E3), so the five DELETEs are skipped.
+  StoreStatus write_index(care::EntityType type, const std::string& id, const IndexTerms* terms,
+                          bool existed = true);
   StoreResult<std::string> update_merge_link(const care::Patient& p, std::int64_t journal_seq,
                                              const std::string& now);
   StoreStatus insert_audit(const AuditRecord& r, const std::string& now);
