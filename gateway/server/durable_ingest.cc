@@ -231,6 +231,7 @@ void DurableIngest::process(std::deque<Item>& items) {
   // about one new patient in one transaction make one patient with two versions' worth of
   // changes applied in order (I3) rather than two patients.
   std::map<std::pair<std::string, std::string>, std::string> batch_patients;
+  std::optional<store::StoreError> lookup_failed;  // a patient lookup the store could not answer
 
   for (size_t k = 0; k < items.size(); ++k) {
     Prepared& w = *items[k].prepared;
@@ -254,7 +255,13 @@ void DurableIngest::process(std::deque<Item>& items) {
           q.identifier = key;
           q.count = 1;
           auto found = store_.search(q);
-          if (found.ok() && !found->entries.empty()) {
+          if (!found.ok()) {
+            // Guessing "new patient" here would split one person in two; treat the batch as
+            // one the store could not take (I5) instead.
+            if (!lookup_failed) lookup_failed = found.error();
+            break;
+          }
+          if (!found->entries.empty()) {
             id = found->entries.front().id;
             break;
           }
@@ -275,7 +282,7 @@ void DurableIngest::process(std::deque<Item>& items) {
     batch.messages.push_back(std::move(sm));
   }
 
-  auto committed = store_.apply(batch);
+  auto committed = lookup_failed ? store::StoreResult<store::BatchResult>(err(*lookup_failed)) : store_.apply(batch);
   for (size_t k = 0; k < items.size(); ++k) {
     const Prepared& w = *items[k].prepared;
     std::string ack;

@@ -11,6 +11,8 @@
 #include <iterator>
 
 #include "hl7v2/message.h"
+#include "store/fault.h"
+#include "store/options.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -42,8 +44,10 @@ struct Rig {
   mapping::ProfileStore profiles;
   std::unique_ptr<server::DurableIngest> ingest;
 
-  Rig() {
-    auto s = store::open_store("sqlite:" + (dir.path / "midhurst.db").string());
+  explicit Rig(store::FaultInjection* faults = nullptr) {
+    store::StoreOptions options;
+    options.faults = faults;
+    auto s = store::open_store("sqlite:" + (dir.path / "midhurst.db").string(), options);
     REQUIRE(s.ok());
     store = std::move(*s);
     REQUIRE(profiles.reload(MIDHURST_MAPPINGS_DIR).ok());
@@ -189,4 +193,24 @@ TEST_CASE("after stop, messages are refused with AR instead of being lost silent
   hl7v2::Message ack = rig.send(read_file(kExamples / "adt_a01_admit.hl7"));
   CHECK(ack.text("MSA-1") == "AR");
   CHECK(rig.journal().empty());
+}
+
+namespace {
+// Fails every commit, as a full disk or an I/O error would.
+struct FailingCommits : store::FaultInjection {
+  bool should_fail(std::string_view point) override { return point == "commit"; }
+};
+}  // namespace
+
+TEST_CASE("when the store cannot commit, the sender is asked to resend and nothing is ACKed as stored") {
+  FailingCommits faults;
+  Rig rig(&faults);
+  hl7v2::Message ack = rig.send(read_file(kExamples / "adt_a01_admit.hl7"));
+  CHECK(ack.text("MSA-1") == "AR");
+  CHECK(ack.text("MSA-2") == "RYJ0000000001");
+  REQUIRE(ack.find("ERR"));
+  CHECK(ack.text("ERR-3.1") == "207");
+  CHECK(ack.text("MSA-3").find("resend") != std::string::npos);
+  CHECK(rig.journal().empty());
+  CHECK_FALSE(rig.patient_by_nhs_number("9449305552"));
 }
