@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "hl7v2/message.h"
 
 namespace {
@@ -33,14 +34,6 @@ using midhurst::hl7v2::Level;
 using midhurst::hl7v2::Location;
 using midhurst::hl7v2::Message;
 using midhurst::hl7v2::Segment;
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "invariant broken: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
 
 // Reads bytes from the input to steer choices; gives 0 once exhausted.
 class Choices {

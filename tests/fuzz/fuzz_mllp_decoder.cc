@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "hl7v2/mllp.h"
 
 namespace {
@@ -34,14 +35,6 @@ using midhurst::hl7v2::MllpDecoderOptions;
 using midhurst::hl7v2::MllpErrorKind;
 using midhurst::hl7v2::MllpEvent;
 using midhurst::hl7v2::MllpStats;
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "invariant broken: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
 
 struct Record {
   bool is_frame = false;
