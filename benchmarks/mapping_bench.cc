@@ -64,24 +64,27 @@ void measure(const char* name, const std::vector<std::string>& msgs, double seco
 
 int main(int argc, char** argv) {
   double seconds = 3;
+  std::string mappings_dir = MIDHURST_MAPPINGS_DIR;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::printf(
-          "usage: mapping_bench [--seconds S]\n"
+          "usage: mapping_bench [--seconds S] [--mappings DIR]\n"
           "  Messages/s on one core for the corpus's ADT messages and the NHS fixtures: parse only,\n"
           "  hl7v2→care translation, care JSON, and ADT → care → FHIR transaction Bundle JSON,\n"
-          "  S seconds per stage (default 3).\n");
+          "  S seconds per stage (default 3); the profiles of DIR (default: the repository's mappings/).\n");
       return 0;
     }
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--mappings") && i + 1 < argc) {
+      mappings_dir = argv[++i];
     } else {
       std::fprintf(stderr, "mapping_bench: unknown argument %s (try --help)\n", argv[i]);
       return 2;
     }
   }
 
-  auto set = mapping::ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
+  auto set = mapping::ProfileSet::load_dir(mappings_dir);
   if (!set) {
     for (const auto& e : set.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 1;
@@ -97,7 +100,7 @@ int main(int argc, char** argv) {
         msgs.emplace_back(span.bytes);
     }
   };
-  for (const auto& e : fs::directory_iterator(std::string(MIDHURST_MAPPINGS_DIR) + "/hl7v2-care/fixtures"))
+  for (const auto& e : fs::directory_iterator(mappings_dir + "/hl7v2-care/fixtures"))
     if (e.path().extension() == ".hl7") add_file(e.path());
   const std::size_t itk = msgs.size();
   for (const auto& e : fs::directory_iterator(std::string(MIDHURST_CORPUS_DIR) + "/hl7v2"))

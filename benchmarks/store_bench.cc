@@ -8,13 +8,21 @@
 //             (700-byte payload) + a Patient version with its search index rows + a Provenance;
 //             reported as commits/s and messages/s. N = 1 is one fsync per message (the
 //             single-connection case); N = 16 and 64 are group commits.
+//   update    batch=64 again, each message re-sending a patient already stored with the same
+//             demographics (a new version, unchanged search terms): the ingest's common case, an
+//             A08 or an A01 for a known patient.
 // A last line repeats batch=64 with synchronous=OFF (not durable) to show the CPU cost alone.
+// Each line also gives the process CPU time (user + system) per message. On a busy machine both
+// move with the load; to compare two builds of the store there, count instructions instead:
+//   valgrind --tool=callgrind --toggle-collect='*timed_batches*' store_bench --cases nosync
+// and divide the total by the messages printed.
 // Before a figure is printed, the store is checked: the journal holds exactly the messages
 // applied and a patient written in the last batch is readable, so a broken store cannot post a
 // good number.
 //
 // Usage: store_bench [--dir DIR] [--seconds S]
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -44,6 +52,12 @@ const std::string kPayload = [] {
   m.resize(700, 'Z');
   return m;
 }();
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -79,14 +93,17 @@ double raw_ceiling(const fs::path& dir, double secs) {
   return rate;
 }
 
-store::Batch make_batch(long first, int size) {
+// Messages first .. first+size-1; message k is about patient p<k % patients> (patients = 0: a new
+// patient per message).
+store::Batch make_batch(long first, int size, long patients = 0) {
   store::Batch b;
   for (int i = 0; i < size; ++i) {
-    const std::string id = std::to_string(first + i);
+    const std::string control = std::to_string(first + i);
+    const std::string id = std::to_string(patients ? (first + i) % patients : first + i);
     store::Message m;
     m.journal.payload = kPayload;
     m.journal.sender = store::Sender{"PAS", "RYJ"};
-    m.journal.control_id = "C" + id;
+    m.journal.control_id = "C" + control;
     care::Patient p;
     p.id = "p" + id;
     p.nhs_number = care::NhsNumber{"9434765919", std::nullopt};
@@ -109,62 +126,93 @@ store::Batch make_batch(long first, int size) {
   return b;
 }
 
-void bench_store(const fs::path& dir, int batch_size, double secs, double ceiling, bool durable) {
-  const std::string path =
-      (dir / ("store-" + std::to_string(batch_size) + (durable ? "" : "-nosync") + ".db")).string();
+// The timed part of a case, apart so that a profiler can be pointed at it alone: applies batches
+// for `secs` seconds; returns the seconds taken.
+[[gnu::noinline]] double timed_batches(store::Store& s, int batch_size, double secs, long patients,
+                                       long* messages, long* commits) {
+  const auto start = Clock::now();
+  double elapsed = 0;
+  while ((elapsed = seconds_since(start)) < secs) {
+    store::Batch b = make_batch(*messages, batch_size, patients);
+    auto r = s.apply(b);
+    if (!r.ok()) die(r.error().message);
+    *messages += batch_size;
+    ++*commits;
+  }
+  return elapsed;
+}
+
+void bench_store(const fs::path& dir, int batch_size, double secs, double ceiling, bool durable,
+                 long patients = 0) {
+  const std::string path = (dir / ("store-" + std::to_string(batch_size) + (durable ? "" : "-nosync") +
+                                   (patients ? "-update" : "") + ".db"))
+                               .string();
   store::StoreOptions options;
   options.durable = durable;
   auto s = store::open_store("sqlite:" + path, options);
   if (!s.ok()) die(s.error().message);
   long messages = 0, commits = 0;
-  auto start = Clock::now();
-  double elapsed = 0;
-  while ((elapsed = seconds_since(start)) < secs) {
-    store::Batch b = make_batch(messages, batch_size);
-    auto r = (*s)->apply(b);
-    if (!r.ok()) die(r.error().message);
-    messages += batch_size;
-    ++commits;
+  if (patients) {
+    // The patients exist before the clock starts; their journal entries count as applied.
+    for (; messages < patients; messages += batch_size)
+      if (auto r = (*s)->apply(make_batch(messages, batch_size)); !r.ok()) die(r.error().message);
   }
+  const long first = messages;
+  const double cpu0 = cpu_seconds();
+  const double elapsed = timed_batches(**s, batch_size, secs, patients, &messages, &commits);
+  const double cpu_us = 1e6 * (cpu_seconds() - cpu0) / static_cast<double>(messages - first);
   // Check before reporting.
   // Journal seqs start at 1 in a fresh file: exactly `messages` rows, the last being seq messages.
   auto tail = (*s)->list_journal(messages - 1, 10);
-  auto last = (*s)->read(care::EntityType::kPatient, "p" + std::to_string(messages - 1));
+
+  const long last_patient = patients ? (messages - 1) % patients : messages - 1;
+  auto last = (*s)->read(care::EntityType::kPatient, "p" + std::to_string(last_patient));
   if (!tail.ok() || tail->size() != 1 || tail->front().seq != messages ||
       tail->front().entry.control_id != "C" + std::to_string(messages - 1) || !last.ok() ||
-      !last->has_value())
+      !last->has_value() || (patients && (*last)->version < 2))
     die("check failed: the store does not hold what was applied");
+  const double rate = static_cast<double>(messages - first) / elapsed;
+  const char* label = patients ? "update" : "batch";
   if (durable) {
-    std::printf("batch=%-3d %8.0f commits/s %9.0f messages/s  (%.0f%% of the raw commit ceiling in commits/s)\n",
-                batch_size, commits / elapsed, messages / elapsed, 100.0 * commits / elapsed / ceiling);
+    std::printf("%s=%-3d %7.0f commits/s %8.0f messages/s %5.0f us CPU/message over %ld  (%.0f%% of the raw commit ceiling in commits/s)\n",
+                label, batch_size, commits / elapsed, rate, cpu_us, messages - first, 100.0 * commits / elapsed / ceiling);
   } else {
-    std::printf("batch=%-3d %8.0f commits/s %9.0f messages/s  (synchronous=OFF: the CPU cost alone, not durable)\n",
-                batch_size, commits / elapsed, messages / elapsed);
+    std::printf("%s=%-3d %7.0f commits/s %8.0f messages/s %5.0f us CPU/message over %ld  (synchronous=OFF: the CPU cost alone, not durable)\n",
+                label, batch_size, commits / elapsed, rate, cpu_us, messages - first);
   }
 }
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: store_bench [--dir DIR] [--seconds S] [--cases LIST]\n"
+    "  Measures durable group commits of the SQLite store (batches of 1, 16 and 64 messages, and\n"
+    "  64 messages that update patients already stored) against the raw one-row commit ceiling of\n"
+    "  the same disk, S seconds per case (default 3), then batches of 64 without fsync.\n"
+    "  LIST: some of 1,16,64,update,nosync, comma-separated (default all).\n"
+    "  DIR defaults to a new directory under the current one (on the disk being measured;\n"
+    "  /tmp may be a RAM disk, whose fsync proves nothing), removed afterwards.\n";
+
 int main(int argc, char** argv) {
   fs::path dir;
   double secs = 3;
+  std::string cases = "1,16,64,update,nosync";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf(
-          "usage: store_bench [--dir DIR] [--seconds S]\n"
-          "  Measures durable group commits of the SQLite store (batches of 1, 16 and 64 messages)\n"
-          "  against the raw one-row commit ceiling of the same disk, S seconds per case (default 3).\n"
-          "  DIR defaults to a new directory under the current one (on the disk being measured;\n"
-          "  /tmp may be a RAM disk, whose fsync proves nothing), removed afterwards.\n");
+      std::fputs(kUsage, stdout);
       return 0;
     }
     if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
     else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) secs = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--cases") && i + 1 < argc) cases = argv[++i];
     else {
-      std::fprintf(stderr, "usage: store_bench [--dir DIR] [--seconds S]\n");
+      std::fputs(kUsage, stderr);
       return 2;
     }
   }
+  auto wanted = [&](const std::string& name) {
+    return ("," + cases + ",").find("," + name + ",") != std::string::npos;
+  };
   bool cleanup = false;
   if (dir.empty()) {
     std::string tmpl = (fs::current_path() / "store-bench-XXXXXX").string();
@@ -176,9 +224,11 @@ int main(int argc, char** argv) {
               dir.c_str(), secs, sqlite3_libversion());
   const double ceiling = raw_ceiling(dir, secs);
   std::printf("ceiling   %8.0f commits/s (raw SQLite, one row per transaction)\n", ceiling);
-  for (int n : {1, 16, 64}) bench_store(dir, n, secs, ceiling, true);
+  for (int n : {1, 16, 64})
+    if (wanted(std::to_string(n))) bench_store(dir, n, secs, ceiling, true);
+  if (wanted("update")) bench_store(dir, 64, secs, ceiling, true, /*patients=*/1024);
   // The same work without fsync separates the CPU cost of a message from the disk's.
-  bench_store(dir, 64, secs, ceiling, false);
+  if (wanted("nosync")) bench_store(dir, 64, secs, ceiling, false);
   if (cleanup) fs::remove_all(dir);
   return 0;
 }

@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev catch2
   libsqlite3-dev libpq-dev libssl-dev
   tzdata
+  sqlite3  # the end-to-end tests read the store file with the sqlite3 shell
 )
 
 missing=()

@@ -5,11 +5,17 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "cli/commands.h"
 #include "hl7v2/batch.h"
 #include "hl7v2/message.h"
+#include "fhir/xml.h"
+#include "mapping/care_v2_engine.h"
 #include "mapping/engine.h"
+#include "mapping/fhir_care_engine.h"
+#include "mapping/fhir_care_fixtures.h"
 #include "mapping/fhir_engine.h"
 #include "mapping/fixtures.h"
 #include "mapping/issue.h"
@@ -19,24 +25,31 @@ namespace midhurst::cli {
 namespace {
 
 constexpr const char* kTranslateUsage =
-    "usage: midhurst translate [--mappings DIR] [--profile NAME] [--to care|fhir] [--report] FILE|-\n"
+    "usage: midhurst translate [--mappings DIR] [--profile NAME] [--to fhir|care|hl7v2]\n"
+    "                          [--format json|xml] [--report] FILE|-\n"
     "\n"
-    "Maps each HL7v2 message in FILE ('-' reads standard input; batch files and files of several\n"
-    "messages too) through the mapping profiles and prints the result as JSON: one object for a\n"
-    "single message, an array for several.\n"
+    "Translates FILE ('-' reads standard input) through the mapping profiles. The input is\n"
+    "recognised by its first bytes: HL7v2 (MSH, or an FHS/BHS batch; a file of several messages\n"
+    "gives a JSON array with one result per message), FHIR JSON ('{': a resource or a Bundle,\n"
+    "whose entries are mapped together into one record), or FHIR XML ('<').\n"
     "\n"
     "options:\n"
     "  --mappings DIR   the profile directory (default: $MIDHURST_MAPPINGS, else ./mappings)\n"
-    "  --profile NAME   use this profile instead of selecting one by its match rules\n"
+    "  --profile NAME   use this profile (of the input's direction, hl7v2→care or fhir→care, or\n"
+    "                   of the output's, care→fhir or care→hl7v2) instead of the default choice\n"
     "  --to fhir        a FHIR R4 transaction Bundle (UK Core) whose entries are conditional on\n"
     "                   business identifiers (NHS number, ODS code, GMP code), so posting it\n"
     "                   twice creates nothing twice (the default)\n"
     "  --to care        the canonical care model record\n"
+    "  --to hl7v2       an HL7v2 message per input (ADT^A31 for demographics and end-of-life\n"
+    "                   items, REF^I12 for a referral, as the care→hl7v2 profiles choose), built\n"
+    "                   through the care record, one segment per line; HL7v2 in: normalised\n"
+    "  --format xml     FHIR output (the Bundle, and the OperationOutcome of a failure) as XML\n"
     "  --report         print the whole translation: the record, every issue, and the field\n"
-    "                   ledger saying of each populated field whether a rule mapped it, the\n"
-    "                   profile ignored it, or nothing read it\n"
+    "                   ledger saying of each populated field (or FHIR element) whether a rule\n"
+    "                   mapped it, the profile ignored it, or nothing read it\n"
     "\n"
-    "A message that cannot be translated (bad NHS number, impossible birth date, broken MSH, no\n"
+    "An input that cannot be translated (bad NHS number, impossible birth date, broken MSH, no\n"
     "matching profile) makes the exit status 1, and an OperationOutcome naming the field and the\n"
     "reason is printed on standard error. Exit status 2: bad usage or profiles that do not load.\n";
 
@@ -80,8 +93,123 @@ bool read_all(const std::string& name, std::string* out) {
   return !in.bad();
 }
 
+enum class InputKind { kHl7v2, kFhirJson, kFhirXml, kUnknown };
+
+InputKind detect(std::string_view bytes) {
+  std::string_view body = hl7v2::skip_bom(bytes);
+  while (!body.empty() && (body.front() == '\r' || body.front() == '\n' || body.front() == ' ' || body.front() == '\t'))
+    body.remove_prefix(1);
+  if (body.starts_with("MSH") || body.starts_with("FHS") || body.starts_with("BHS")) return InputKind::kHl7v2;
+  if (body.starts_with("{")) return InputKind::kFhirJson;
+  if (body.starts_with("<")) return InputKind::kFhirXml;
+  return InputKind::kUnknown;
+}
+
+// One input unit (a message, or a FHIR resource/Bundle) on its way to the output.
+struct Unit {
+  std::string label;  // "message 2 (line 14)" or "" for a single FHIR input
+  mapping::Translation translation;
+  // HL7v2 in, HL7v2 out: the sender, receiver and time of the original MSH are kept.
+  std::optional<mapping::V2BuildOptions> header;
+};
+
+class Translator {
+ public:
+  Translator(const mapping::ProfileSet& set, std::string file, std::string to, bool xml, bool report)
+      : set_(set), file_(std::move(file)), to_(std::move(to)), xml_(xml), report_(report) {}
+
+  std::string out_profile;  // care→fhir / care→hl7v2 profile forced by --profile
+  bool failed = false;
+
+  // An OperationOutcome on standard error, as XML with --format xml when it can be.
+  void outcome(const std::string& what, const mapping::MappingIssues& issues) {
+    failed = true;
+    std::string text = mapping::operation_outcome_json(issues);
+    if (xml_) {
+      if (auto x = as_xml(text)) text = *x;
+    }
+    std::fprintf(stderr, "%s: %s:\n%s\n", file_.c_str(), what.c_str(), text.c_str());
+  }
+
+  // The output for one unit ("null" when there is none).
+  std::string render(const Unit& u, std::size_t index) {
+    const mapping::Translation& t = u.translation;
+    const std::string where = u.label.empty() ? "the input" : u.label;
+    if (!t.accepted) outcome(where + " cannot be translated", t.issues);
+    if (to_ == "fhir" && t.accepted) {
+      mapping::FhirTranslateOptions o;
+      o.profile = out_profile;
+      auto fhir = mapping::translate_to_fhir(t.record, set_, o);
+      if (!fhir.ok()) {
+        outcome(where + " cannot be rendered as FHIR", fhir.error());
+        return "null";
+      }
+      for (const mapping::MappingIssue& i : fhir->issues)
+        std::fprintf(stderr, "%s: %s: %s\n", file_.c_str(), where.c_str(), i.to_string().c_str());
+      std::string out = fhir->to_json(true);
+      if (xml_) {
+        auto x = as_xml(out);
+        if (!x) return "null";
+        out = *x;
+      }
+      if (report_) out += ",\n" + mapping::translation_to_json(t, true);
+      return out;
+    }
+    if (to_ == "hl7v2" && t.accepted) {
+      mapping::V2BuildOptions o = u.header ? *u.header : mapping::fixture_v2_options();
+      o.profile = out_profile;
+      if (!u.header) o.timestamp.clear();  // now
+      const care::Provenance* p = t.record.get<care::Provenance>();
+      o.control_id = p && !p->message_id.empty() ? p->message_id : "MIDHURST" + std::to_string(index + 1);
+      auto v2 = mapping::translate_to_hl7v2(t.record, set_, o);
+      if (!v2.ok()) {
+        outcome(where + " cannot be rendered as HL7v2", v2.error());
+        return "";
+      }
+      for (const mapping::MappingIssue& i : v2->issues)
+        std::fprintf(stderr, "%s: %s: %s\n", file_.c_str(), where.c_str(), i.to_string().c_str());
+      std::string out = v2->message.encode('\n');
+      if (report_) out += mapping::translation_to_json(t, true) + "\n";
+      return out;
+    }
+    return report_ ? mapping::translation_to_json(t, true) : t.record.to_json(true);
+  }
+
+ private:
+  std::optional<std::string> as_xml(const std::string& json) {
+    if (!set_.fhir_model()) {
+      std::fprintf(stderr, "%s: XML needs the FHIR model, which no loaded profile uses\n", file_.c_str());
+      failed = true;
+      return std::nullopt;
+    }
+    rapidjson::Document d;
+    d.Parse(json.c_str(), json.size());
+    auto x = fhir::json_to_xml(d, *set_.fhir_model());
+    if (!x.ok()) {
+      std::fprintf(stderr, "%s: cannot write XML: %s\n", file_.c_str(), x.error().to_string().c_str());
+      failed = true;
+      return std::nullopt;
+    }
+    return *x;
+  }
+
+  const mapping::ProfileSet& set_;
+  std::string file_, to_;
+  bool xml_, report_;
+};
+
+mapping::Translation input_failure(hl7v2::ErrorCode code, std::string why) {
+  mapping::Translation t;
+  mapping::MappingIssue i;
+  i.issue.severity = hl7v2::Severity::kError;
+  i.issue.code = code;
+  i.issue.why = std::move(why);
+  t.issues.push_back(std::move(i));
+  return t;
+}
+
 int translate(const Args& args) {
-  std::string mappings = default_mappings_dir(), profile_name, to = "fhir", file;
+  std::string mappings = default_mappings_dir(), profile_name, to = "fhir", format = "json", file;
   bool report = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -98,6 +226,7 @@ int translate(const Args& args) {
     if (a == "--mappings") ok = value(&mappings);
     else if (a == "--profile") ok = value(&profile_name);
     else if (a == "--to") ok = value(&to);
+    else if (a == "--format") ok = value(&format);
     else if (a == "--report") report = true;
     else if (a.size() > 1 && a[0] == '-') ok = false;
     else if (file.empty()) file = a;
@@ -111,22 +240,24 @@ int translate(const Args& args) {
     std::fputs(kTranslateUsage, stderr);
     return 2;
   }
-  if (to != "care" && to != "fhir") {
-    std::fprintf(stderr, "midhurst translate: --to %s is not available (care or fhir; HL7v2 output comes with "
-                 "the care→hl7v2 profiles)\n", to.c_str());
+  if (to != "care" && to != "fhir" && to != "hl7v2") {
+    std::fprintf(stderr, "midhurst translate: --to %s is not one of fhir, care, hl7v2\n", to.c_str());
+    return 2;
+  }
+  if (format != "json" && format != "xml") {
+    std::fprintf(stderr, "midhurst translate: --format %s is not json or xml\n", format.c_str());
+    return 2;
+  }
+  if (format == "xml" && to != "fhir") {
+    std::fprintf(stderr, "midhurst translate: --format xml is for FHIR output (--to fhir)\n");
     return 2;
   }
   auto profiles = load_profiles(mappings);
   if (!profiles) return 2;
-  const mapping::Profile* forced = nullptr;
-  if (!profile_name.empty()) {
-    for (const auto& p : profiles->profiles())
-      if (p->name == profile_name && p->direction == mapping::Direction::kHl7v2ToCare) forced = p.get();
-    if (!forced) {
-      std::fprintf(stderr, "midhurst translate: no profile named '%s' in %s\n", profile_name.c_str(),
-                   mappings.c_str());
-      return 2;
-    }
+  const mapping::Profile* named = profile_name.empty() ? nullptr : profiles->find(profile_name);
+  if (!profile_name.empty() && !named) {
+    std::fprintf(stderr, "midhurst translate: no profile named '%s' in %s\n", profile_name.c_str(), mappings.c_str());
+    return 2;
   }
 
   std::string bytes;
@@ -134,61 +265,88 @@ int translate(const Args& args) {
     std::fprintf(stderr, "midhurst translate: cannot read %s\n", file.c_str());
     return 2;
   }
-  std::string_view body = hl7v2::skip_bom(bytes);
-  while (!body.empty() && (body.front() == '\r' || body.front() == '\n' || body.front() == ' ')) body.remove_prefix(1);
-  if (!(body.starts_with("MSH") || body.starts_with("FHS") || body.starts_with("BHS"))) {
-    std::fprintf(stderr,
-                 "midhurst translate: %s is not HL7v2 (FHIR JSON and XML input come with the fhir→care "
-                 "profiles)\n",
-                 file.c_str());
+  const InputKind kind = detect(bytes);
+  if (kind == InputKind::kUnknown) {
+    std::fprintf(stderr, "midhurst translate: %s is neither HL7v2 (MSH, FHS, BHS) nor FHIR JSON or XML\n", file.c_str());
     return 2;
   }
+  const mapping::Direction in_direction =
+      kind == InputKind::kHl7v2 ? mapping::Direction::kHl7v2ToCare : mapping::Direction::kFhirToCare;
+  const mapping::Profile* in_profile = named && named->direction == in_direction ? named : nullptr;
+  Translator tr(*profiles, file, to, format == "xml", report);
+  if (named && !in_profile) {
+    const mapping::Direction out_direction =
+        to == "hl7v2" ? mapping::Direction::kCareToHl7v2 : mapping::Direction::kCareToFhir;
+    if (named->direction != out_direction || to == "care") {
+      std::fprintf(stderr, "midhurst translate: profile '%s' is %s, which this translation does not use\n",
+                   profile_name.c_str(), mapping::direction_name(named->direction));
+      return 2;
+    }
+    tr.out_profile = named->name;
+  }
 
-  hl7v2::BatchFile batch = hl7v2::split_batch(bytes);
-  bool failed = false;
-  for (const hl7v2::Issue& issue : batch.issues) {
-    std::fprintf(stderr, "%s: %s\n", file.c_str(), issue.to_string().c_str());
-    failed |= issue.severity == hl7v2::Severity::kError;
-  }
-  const auto spans = batch.messages();
-  std::string out = spans.size() == 1 ? "" : "[\n";
-  for (size_t k = 0; k < spans.size(); ++k) {
-    auto message = hl7v2::Message::parse(std::string(spans[k].bytes));
-    mapping::Translation t;
-    if (!message.ok()) {
-      mapping::MappingIssue issue;
-      issue.issue = message.error();
-      t.issues.push_back(issue);
-    } else {
-      t = forced ? mapping::translate_with(*forced, *message) : mapping::translate(*profiles, *message);
+  std::vector<Unit> units;
+  if (kind == InputKind::kHl7v2) {
+    hl7v2::BatchFile batch = hl7v2::split_batch(bytes);
+    for (const hl7v2::Issue& issue : batch.issues) {
+      std::fprintf(stderr, "%s: %s\n", file.c_str(), issue.to_string().c_str());
+      tr.failed |= issue.severity == hl7v2::Severity::kError;
     }
-    if (!t.accepted) {
-      failed = true;
-      std::fprintf(stderr, "%s: message %zu (line %u) cannot be translated:\n%s\n", file.c_str(), k + 1,
-                   spans[k].line, mapping::operation_outcome_json(t.issues).c_str());
-    }
-    if (k) out += ",\n";
-    if (to == "fhir" && t.accepted) {
-      auto fhir = mapping::translate_to_fhir(t.record, *profiles);
-      if (!fhir.ok()) {
-        failed = true;
-        std::fprintf(stderr, "%s: message %zu (line %u) cannot be rendered as FHIR:\n%s\n", file.c_str(), k + 1,
-                     spans[k].line, mapping::operation_outcome_json(fhir.error()).c_str());
-        out += "null";
-        continue;
+    const auto spans = batch.messages();
+    for (size_t k = 0; k < spans.size(); ++k) {
+      Unit u;
+      u.label = "message " + std::to_string(k + 1) + " (line " + std::to_string(spans[k].line) + ")";
+      auto message = hl7v2::Message::parse(std::string(spans[k].bytes));
+      if (!message.ok()) {
+        mapping::MappingIssue issue;
+        issue.issue = message.error();
+        u.translation.issues.push_back(issue);
+      } else {
+        u.translation = in_profile ? mapping::translate_with(*in_profile, *message) : mapping::translate(*profiles, *message);
+        mapping::V2BuildOptions h;
+        h.sending_application = message->text("MSH-3.1");
+        h.sending_facility = message->text("MSH-4.1");
+        h.receiving_application = message->text("MSH-5.1");
+        h.receiving_facility = message->text("MSH-6.1");
+        h.timestamp = message->text("MSH-7.1");
+        u.header = h;
       }
-      for (const mapping::MappingIssue& i : fhir->issues)
-        std::fprintf(stderr, "%s: message %zu: %s\n", file.c_str(), k + 1, i.to_string().c_str());
-      out += fhir->to_json(true);
-      if (report) out += ",\n" + mapping::translation_to_json(t, true);
-      continue;
+      units.push_back(std::move(u));
     }
-    out += report ? mapping::translation_to_json(t, true) : t.record.to_json(true);
+  } else {
+    rapidjson::Document doc;
+    Unit u;
+    if (kind == InputKind::kFhirJson) {
+      const std::string_view body = hl7v2::skip_bom(bytes);
+      doc.Parse(body.data(), body.size());
+      if (doc.HasParseError())
+        u.translation = input_failure(hl7v2::ErrorCode::kDataType, "not valid JSON at byte " + std::to_string(doc.GetErrorOffset()));
+    } else if (!profiles->fhir_model()) {
+      u.translation = input_failure(hl7v2::ErrorCode::kApplicationInternalError, "FHIR XML needs the FHIR model, which no loaded profile uses");
+    } else {
+      auto d = fhir::xml_to_json(hl7v2::skip_bom(bytes), *profiles->fhir_model());
+      if (!d.ok()) u.translation = input_failure(hl7v2::ErrorCode::kDataType, "FHIR XML: " + d.error().to_string());
+      else doc = std::move(*d);
+    }
+    if (u.translation.issues.empty()) {
+      mapping::FhirCareOptions o;
+      if (in_profile) o.profile = in_profile->name;
+      u.translation = mapping::translate_from_fhir(*profiles, doc, o);
+    }
+    units.push_back(std::move(u));
   }
-  if (spans.size() != 1) out += "\n]";
+
+  const bool array = units.size() != 1 && to != "hl7v2" && format == "json";
+  std::string out = array ? "[\n" : "";
+  for (size_t k = 0; k < units.size(); ++k) {
+    if (k && array) out += ",\n";
+    else if (k && to != "hl7v2") out += "\n";
+    out += tr.render(units[k], k);
+  }
+  if (array) out += "\n]";
+  if (to != "hl7v2") out += "\n";
   std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fputc('\n', stdout);
-  return failed ? 1 : 0;
+  return tr.failed ? 1 : 0;
 }
 
 int profile_test(const Args& args) {

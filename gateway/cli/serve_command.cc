@@ -4,14 +4,20 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 
 #include "cli/commands.h"
 #include "mapping/profile.h"
 #include "server/config.h"
 #include "server/durable_ingest.h"
+#include "server/fhir_rest.h"
+#include "server/fhir_rest_audit.h"
 #include "server/gateway.h"
+#include "server/journal_retention.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/profile_watch.h"
 #include "server/readiness.h"
 #include "store/store.h"
 
@@ -25,9 +31,10 @@ constexpr const char* kServeUsage =
     "\n"
     "Runs the gateway: the HTTP API (FHIR /metadata, POST /hl7v2, /healthz, /readyz, /metrics)\n"
     "and the MLLP listener, until SIGTERM or SIGINT; then stops accepting, lets in-flight\n"
-    "messages and requests finish (shutdown_grace_seconds) and exits. SIGHUP asks for a\n"
-    "profile reload. Logs are JSON lines on standard output; \"gateway.listening\" says\n"
-    "where it listens.\n"
+    "messages and requests finish (shutdown_grace_seconds) and exits. SIGHUP, or a change\n"
+    "to a file in mappings_dir (profile_watch_seconds), reloads the profiles. The journal\n"
+    "is pruned by the journal_retention rules. Logs are JSON lines on standard output;\n"
+    "\"gateway.listening\" says where it listens.\n"
     "\n"
     "Settings come from built-in defaults, then the JSON file, then MIDHURST_* environment\n"
     "variables, then these flags (see README.md, \"Configuration\"):\n"
@@ -171,24 +178,67 @@ int run_serve(const Args& args) {
                  : server::CheckResult{false, "no mapping profiles loaded"};
     });
   };
-  hooks.on_reload = [&] {
-    // A bad set is refused and the one in use keeps serving.
+  // SIGHUP and the file watcher reload through here, one at a time. A bad set is refused and
+  // the one in use keeps serving.
+  std::mutex reload_mu;
+  auto reload_profiles = [&](const char* cause) {
+    std::lock_guard<std::mutex> lock(reload_mu);
     if (auto reloaded = profiles.reload(config.mappings_dir); reloaded.ok()) {
-      server::log_info("profiles.reloaded", {{"dir", config.mappings_dir}});
+      auto set = profiles.current();
+      server::log_info("profiles.reloaded", {{"dir", config.mappings_dir}, {"cause", cause},
+                                             {"profiles", set ? set->profiles().size() : size_t{0}}});
     } else {
       for (const mapping::LoadError& e : reloaded.error())
-        server::log_error("profiles.reload_refused", {{"dir", config.mappings_dir}, {"error", e.to_string()}});
+        server::log_error("profiles.reload_refused",
+                          {{"dir", config.mappings_dir}, {"cause", cause}, {"error", e.to_string()}});
     }
   };
+  hooks.on_reload = [&] { reload_profiles("signal"); };
   // Called once the listeners have stopped accepting and drained: what is queued is committed
   // and ACKed before the process exits.
   hooks.before_stop = [&] { ingest.stop(); };
 
+  // The FHIR REST read API (server/fhir_rest.h). Its audit writer is declared before the
+  // Gateway so that it outlives the listeners and commits what they queued.
+  server::AuditWriter audit(*store);
+  hooks.add_routes = [&](server::HttpApp& app) {
+    server::FhirRestDeps rest;
+    rest.store = store.get();
+    rest.renderer = server::renderer_source(profiles);
+    rest.audit = &audit;
+    server::add_fhir_rest_routes(app, rest);
+  };
   server::Gateway gateway(config, hooks);
   if (auto started = gateway.start(); !started) {
     std::fprintf(stderr, "midhurst serve: %s\n", started.error().c_str());
     return 1;
   }
+
+  // Journal retention: prune every prune_interval when any rule limits anything; each prune
+  // is logged and counted.
+  auto& pruned_entries = gateway.metrics()
+                             .counter("midhurst_journal_pruned_entries_total",
+                                      "journal entries deleted by the retention rules")
+                             .get();
+  auto& pruned_bytes = gateway.metrics()
+                           .counter("midhurst_journal_pruned_bytes_total",
+                                    "payload bytes of the journal entries deleted by the retention rules")
+                           .get();
+  server::JournalPruner pruner(
+      *store, server::retention_policy(config.journal_retention), config.journal_retention.prune_interval,
+      [&](const store::StoreResult<store::PruneStats>& r, std::chrono::milliseconds took) {
+        if (!r.ok()) {
+          server::log_error("journal.prune_failed", {{"error", r.error().to_string()}});
+          return;
+        }
+        pruned_entries.inc(static_cast<double>(r->entries));
+        pruned_bytes.inc(static_cast<double>(r->bytes));
+        server::log_info("journal.pruned", {{"entries", r->entries}, {"bytes", r->bytes}, {"ms", took.count()}});
+      });
+  if (config.journal_retention.any_limit()) pruner.start();
+
+  server::ProfileWatcher watcher(config.mappings_dir, config.profile_watch, [&] { reload_profiles("file-change"); });
+  if (config.profile_watch.count() > 0) watcher.start();
   if (!port_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half a file.
     const std::string tmp = port_file + ".tmp";

@@ -9,7 +9,7 @@ namespace midhurst::mapping {
 namespace {
 
 constexpr std::string_view kResourceKeys[] = {"id", "description", "source", "when", "resource",
-                                              "profile", "key", "request", "rules"};
+                                              "profile", "key", "request", "served", "rules"};
 constexpr std::string_view kGroupKeys[] = {"id", "description", "source", "when", "target", "rules"};
 constexpr std::string_view kLeafKeys[] = {"id", "description", "source", "value", "target", "when",
                                           "transform", "conceptMap", "unmapped", "default",
@@ -66,6 +66,7 @@ std::string fits(ValueKind kind, const fhir::TypeDef& t, bool constant) {
     return kind == ValueKind::kDate || kind == ValueKind::kDateTime || (constant && kind == ValueKind::kText) ? "" : is;
   if (t.name == "instant") return kind == ValueKind::kDateTime || (constant && kind == ValueKind::kText) ? "" : is;
   if (t.name == "code" && kind == ValueKind::kCoding) return "";  // the Coding's code
+  if (t.name == "string" && (kind == ValueKind::kDate || kind == ValueKind::kDateTime)) return "";  // as written
   return kind == ValueKind::kText ? "" : is;
 }
 
@@ -134,12 +135,21 @@ class Compiler {
         s.at(*req, "a conditional update needs a 'key' (the business identifier to update by)");
       else r.conditional_update = req->string == "update";
     }
+    if (const JsonNode* sv = n.find("served")) {
+      if (sv->type != JsonNode::Type::kBool) s.at(*sv, "'served' must be true or false");
+      else r.served = sv->boolean;
+    }
     inner(raw, s, r);
     if (errors_->size() != before) return std::nullopt;
+    r.uses_referenced_by = reads_referenced_by(r);
     return r;
   }
 
  private:
+  static bool reads_referenced_by(const CareFhirRule& r) {
+    return r.referenced_by || std::any_of(r.rules.begin(), r.rules.end(), reads_referenced_by);
+  }
+
   CareFhirRule header(const RuleNode& raw) {
     CareFhirRule r;
     r.id = raw.id;
@@ -152,11 +162,39 @@ class Compiler {
   }
 
   // A care path relative to the context `prefix` (an absolute path of `prefix_steps` steps).
+  // A path starting with '/' (only where `root` is given) reads from the entity root instead: it
+  // is returned whole and *root is set.
   std::optional<care::CompiledPath> relative(const JsonNode& node, const std::string& text, const ErrorSink& s,
-                                             const std::string& prefix, std::size_t prefix_steps, std::string* full) {
+                                             const std::string& prefix, std::size_t prefix_steps, std::string* full,
+                                             bool* root = nullptr) {
     if (text.empty()) {
       s.at(node, "empty care path");
       return std::nullopt;
+    }
+    if (text == ".") {  // the context itself: a group that only adds a target or a condition
+      auto p = care::CompiledPath::compile(prefix);
+      if (!p) {
+        s.at(node, "bad care source path '" + prefix + "': " + p.error().message);
+        return std::nullopt;
+      }
+      if (full) *full = prefix;
+      return p->suffix(prefix_steps);
+    }
+    if (text[0] == '/') {
+      if (!root) {
+        s.at(node, "a path from the entity root ('/...') is for rule sources only");
+        return std::nullopt;
+      }
+      const std::string entity = prefix.substr(0, prefix.find_first_of(".["));
+      const std::string whole = entity + "." + text.substr(1);
+      auto p = care::CompiledPath::compile(whole);
+      if (!p) {
+        s.at(node, "bad care source path '" + text + "' (from the entity root " + entity + "): " + p.error().message);
+        return std::nullopt;
+      }
+      *root = true;
+      if (full) *full = whole;
+      return std::move(*p);
     }
     const std::string whole = prefix + "." + text;
     auto p = care::CompiledPath::compile(whole);
@@ -320,7 +358,7 @@ class Compiler {
       return std::nullopt;
     }
     std::string full;
-    r.source = relative(*src, src->string, s, parent.source_text, count_steps(parent.source_text), &full);
+    r.source = relative(*src, src->string, s, parent.source_text, count_steps(parent.source_text), &full, &r.from_root);
     if (!r.source) return std::nullopt;
     if (r.source->info().kind != care::Kind::kStruct || r.source->info().is_list) {
       s.at(*src, "a group's source must reach care structures, but '" + src->string + "' is " + r.source->info().type_name() +
@@ -356,12 +394,24 @@ class Compiler {
     r.context = parent.inner_context;
     const std::size_t parent_steps = count_steps(parent.source_text);
     bool multi = false;
-    if (const JsonNode* src = n.find("source")) {
+    const JsonNode* src_node = n.find("source");
+    if (src_node && src_node->is_string() && src_node->string == "@referencedBy") {
+      // The caller's references to the entities citing this one: several, Reference-typed.
+      r.referenced_by = true;
+      r.source_text = src_node->string;
+      multi = true;
+    } else if (src_node && src_node->is_string() && src_node->string == "@entity") {
+      r.self_reference = true;
+      r.source_text = src_node->string;
+    } else if (const JsonNode* src = src_node) {
       if (!src->is_string()) {
         s.at(*src, "'source' must be a care path string");
-      } else if ((r.source = relative(*src, src->string, s, parent.source_text, parent_steps, &r.source_text))) {
+      } else if ((r.source = relative(*src, src->string, s, parent.source_text, parent_steps, &r.source_text,
+                                      &r.from_root))) {
         const care::PathInfo& info = r.source->info();
-        if (info.kind == care::Kind::kStruct)
+        if (info.kind == care::Kind::kStruct && info.struct_info == &care::Reference::describe())
+          r.care_reference = true;
+        else if (info.kind == care::Kind::kStruct)
           s.at(*src, "source '" + src->string + "' is " + info.type_name() +
                          "; read one of its fields, or make this rule a group with 'rules'");
         r.kind = kind_of_care(info.kind);
@@ -372,9 +422,14 @@ class Compiler {
     }
     if (const JsonNode* v = n.find("value")) {
       if (n.find("source")) s.at(*v, "a rule has a 'source' or a constant 'value', not both");
-      r.value = scalar_of(*v);
-      if (!r.value) s.at(*v, "'value' must be a string, a boolean or an integer");
-      else r.kind = kind_of_scalar(*r.value);
+      if (v->is_object()) {
+        r.coding_value = coding_of(*v, s);
+        r.kind = ValueKind::kCoding;
+      } else {
+        r.value = scalar_of(*v);
+        if (!r.value) s.at(*v, "'value' must be a string, a boolean, an integer or a coding {\"system\", \"code\", \"display\"}");
+        else r.kind = kind_of_scalar(*r.value);
+      }
     }
     if (const JsonNode* d = n.find("default")) {
       r.default_value = scalar_of(*d);
@@ -428,6 +483,11 @@ class Compiler {
                      : u->string == "keep" ? CareFhirRule::Unmapped::kKeep
                                            : CareFhirRule::Unmapped::kReject;
     }
+    if (r.care_reference || r.referenced_by || r.self_reference) {
+      for (const char* k : {"value", "transform", "conceptMap", "default", "reference"})
+        if (const JsonNode* x = n.find(k))
+          s.at(*x, std::string("'") + k + "' does not apply to a rule that writes a care Reference");
+    }
     const JsonNode* ref = n.find("reference");
     if (ref) {
       const JsonNode* type = ref->is_object() ? ref->find("resource") : nullptr;
@@ -441,7 +501,7 @@ class Compiler {
       if (r.kind != ValueKind::kText) s.at(*ref, std::string("a reference is made from an identifier value (text), not ") + value_kind_name(r.kind));
     }
     const JsonNode* tgt = n.find("target");
-    const bool source_failed = n.find("source") && !r.source;  // its kind is unknown: no cascade
+    const bool source_failed = n.find("source") && !r.source && !r.referenced_by && !r.self_reference;  // its kind is unknown: no cascade
     if (!tgt) {
       s.at(n, "rule '" + r.id + "' needs a 'target'");
     } else if ((r.target = target(*tgt, s, *parent.inner_type)) && !source_failed) {
@@ -455,8 +515,8 @@ class Compiler {
         else if (multi && !r.target->appends())
           s.at(*tgt, "the source gives several values but target '" + tgt->string +
                          "' holds one; append with '[]' or use a group");
-        else if (ref) {
-          if (t.name != "Reference") s.at(*tgt, "a 'reference' rule writes a Reference, but '" + tgt->string + "' is " + t.name);
+        else if (ref || r.care_reference || r.referenced_by || r.self_reference) {
+          if (t.name != "Reference") s.at(*tgt, "a reference rule writes a Reference, but '" + tgt->string + "' is " + t.name);
         } else if (std::string why = fits(r.kind, t, r.value.has_value() && r.transforms.empty()); !why.empty()) {
           s.at(*tgt, "type mismatch: " + why);
         }
@@ -464,6 +524,27 @@ class Compiler {
     }
     if (errors_->size() != before) return std::nullopt;
     return r;
+  }
+
+  // A constant coding: {"system": URI, "code": C, "display": D}, system and code required.
+  std::optional<care::Coding> coding_of(const JsonNode& v, const ErrorSink& s) {
+    care::Coding c;
+    for (const JsonMember& m : v.members) {
+      if (m.key != "system" && m.key != "code" && m.key != "display") {
+        s.at(m.key_offset, "unknown key '" + m.key + "' in a constant coding (allowed: system, code, display)");
+        continue;
+      }
+      if (!m.value.is_string() || m.value.string.empty()) {
+        s.at(m.value, "'" + m.key + "' must be a non-empty string");
+        continue;
+      }
+      (m.key == "system" ? c.system : m.key == "code" ? c.code : c.display) = m.value.string;
+    }
+    if (c.system.empty() || c.code.empty()) {
+      s.at(v, "a constant coding needs 'system' and 'code'");
+      return std::nullopt;
+    }
+    return c;
   }
 
   static std::size_t count_steps(const std::string& absolute) {

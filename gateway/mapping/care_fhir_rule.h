@@ -7,7 +7,14 @@
 // FhirPath targets (fhir_path.h) relative to their group's element. Leaf rules take a value
 // (source or constant), pass it through text transforms and an optional ConceptMap (a code to a
 // Coding), and write it typed by the FHIR model; a `reference` rule writes a conditional
-// reference (Type?identifier=SYSTEM|VALUE) instead.
+// reference (Type?identifier=SYSTEM|VALUE) instead, and a rule whose source is a care Reference
+// writes a FHIR Reference to the entity it names (literal or by identifier, fhir_render_core.h).
+//
+// Generic extras (mappings/README.md, "Special sources and values"): a group source "." (the
+// context itself), sources from the entity root ("/patient"), "@entity" (a reference to the
+// entity's own primary resource), "@referencedBy" (references the caller or the Bundle supplies:
+// a Provenance's targets), constant codings ({"system", "code", "display"}), and "served": false
+// on resource rules (transaction-only, not served by the read API, fhir_render.h).
 //
 // Checked at load, with file:line:col: unknown keys, care source paths (against the care
 // registry), FHIR targets (element exists, selection fits cardinality), type fit between the
@@ -62,6 +69,7 @@ struct CareFhirRule {
   const care::StructInfo* context = nullptr;
   std::string source_text;
   std::optional<care::Scalar> value;
+  std::optional<care::Coding> coding_value;  // a constant {"system", "code", "display"}
   std::optional<CareCondition> when;
   std::vector<Transform> transforms;
   const ConceptMap* concept_map = nullptr;
@@ -75,6 +83,17 @@ struct CareFhirRule {
   // A reference rule: the value is an identifier of a `reference_type` resource in
   // `reference_system`.
   std::string reference_type, reference_system;
+  // The source reaches a care Reference: written as a FHIR Reference (fhir_render_core.h RefMode).
+  bool care_reference = false;
+  // "source": "@referencedBy": references to the entities that cite this one (a Provenance's
+  // targets), supplied by the caller.
+  bool referenced_by = false;
+  // "source": "@entity": a reference to the resource the entity itself renders as (its primary
+  // rule's), e.g. a Task's focus on the referral's ServiceRequest.
+  bool self_reference = false;
+  // The source starts with '/': it reads from the entity root, not from the enclosing group
+  // (a Flag rendered from eol.cprDecision reading "/patient").
+  bool from_root = false;
 
   // Resource rules.
   std::string resource_type;
@@ -82,6 +101,11 @@ struct CareFhirRule {
   std::vector<std::string> meta_profiles;
   std::vector<ResourceKey> keys;  // the first with a value wins
   bool conditional_update = false;  // "request": "update" (PUT) rather than "create" (POST)
+  // "served": false: rendered into transaction Bundles only (a stand-in for an entity of its own,
+  // like the registered GP practice of a Patient), never by the read API (fhir_render.h).
+  bool served = true;
+  // Some inner rule reads "@referencedBy": in a Bundle this resource comes after the others.
+  bool uses_referenced_by = false;
 
   bool is_group = false;
   std::vector<CareFhirRule> rules;

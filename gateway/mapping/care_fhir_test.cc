@@ -3,6 +3,7 @@
 // references, and hl7v2 → care → FHIR end to end over the hl7v2 fixtures.
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -93,8 +94,34 @@ care::Record record_of(const std::string& care_json) {
   return std::move(*r);
 }
 
+// The shipped care→fhir profiles and ConceptMaps only (the other directions are not this suite's
+// subject).
+std::shared_ptr<const ProfileSet> load_care_fhir() {
+  {
+    namespace fs = std::filesystem;
+    const std::string dir = MIDHURST_MAPPINGS_DIR;
+    std::vector<ProfileSet::SourceFile> profiles, maps;
+    for (const auto& e : fs::directory_iterator(dir + "/care-fhir"))
+      if (e.path().extension() == ".json") profiles.push_back({"care-fhir/" + e.path().filename().string(), read_file(e.path())});
+    for (const auto& e : fs::directory_iterator(dir + "/concepts"))
+      maps.push_back({"concepts/" + e.path().filename().string(), read_file(e.path())});
+    std::sort(profiles.begin(), profiles.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    LoadOptions o;
+    o.fhir_model = model();
+    auto r = ProfileSet::load(profiles, maps, o);
+    if (!r.ok())
+      for (const LoadError& e : r.error()) FAIL(e.to_string());
+    return *r;
+  }
+}
+
+std::shared_ptr<const ProfileSet> care_fhir_set() {
+  static const std::shared_ptr<const ProfileSet> set = load_care_fhir();
+  return set;
+}
+
 FhirTranslation render(const care::Record& record) {
-  auto t = translate_to_fhir(record, *real_set());
+  auto t = translate_to_fhir(record, *care_fhir_set());
   if (!t.ok()) {
     std::string why;
     for (const MappingIssue& i : t.error()) why += i.to_string() + "\n";
@@ -272,9 +299,7 @@ TEST_CASE("care→fhir: the same record gives a byte-identical Bundle", "[care-f
   const std::string first = render(r).to_json();
   for (int i = 0; i < 3; ++i) CHECK(render(r).to_json() == first);
   // Also across a reload of the profiles.
-  auto again = ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
-  REQUIRE(again.ok());
-  auto t = translate_to_fhir(r, **again);
+  auto t = translate_to_fhir(r, *load_care_fhir());
   REQUIRE(t.ok());
   CHECK(t->to_json() == first);
 }
@@ -366,4 +391,128 @@ TEST_CASE("care→fhir: a site overlay replaces its base and can drop rules", "[
   CHECK(p["generalPractitioner"].Size() == 1);
   CHECK(p["telecom"][0]["rank"].GetInt() == 1);  // the overridden rule, in place inside its group
   CHECK(validation_problems(t->bundle).empty());
+}
+
+TEST_CASE("care→fhir: the care→fhir fixtures give their expected Bundles", "[care-fhir][fixtures]") {
+  std::ostringstream out;
+  // MIDHURST_UPDATE_FIXTURES=1 rewrites the expected files from the actual results.
+  const bool update = std::getenv("MIDHURST_UPDATE_FIXTURES") != nullptr;
+  const std::vector<FixtureResult> results =
+      run_fixtures(*care_fhir_set(), std::string(MIDHURST_MAPPINGS_DIR) + "/care-fhir", out, update);
+  INFO(out.str());
+  CHECK(results.size() >= 6);
+  for (const FixtureResult& r : results) CHECK(r.passed);
+}
+
+TEST_CASE("care→fhir: every resource of every fixture Bundle has its profile and validates", "[care-fhir][validation]") {
+  namespace fs = std::filesystem;
+  std::set<std::string> types;
+  for (const auto& e : fs::directory_iterator(std::string(MIDHURST_MAPPINGS_DIR) + "/care-fhir/fixtures")) {
+    if (!e.path().filename().string().ends_with(".care.json")) continue;
+    const FhirTranslation t = render(record_of(read_file(e.path())));
+    for (const auto& entry : t.bundle["entry"].GetArray()) types.insert(entry["resource"]["resourceType"].GetString());
+  }
+  // Every resource type the profiles make shows up in some fixture (validated by the test above).
+  for (const char* type : {"CarePlan", "CareTeam", "Consent", "Encounter", "Flag", "Observation", "Organization", "Patient",
+                           "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson", "ServiceRequest", "Task"})
+    CHECK(types.count(type) == 1);
+}
+
+TEST_CASE("care→fhir: references between entities of a record and a Provenance over the rest", "[care-fhir]") {
+  const FhirTranslation t = render(record_of(read_file(std::string(MIDHURST_MAPPINGS_DIR) + "/care-fhir/fixtures/referral.care.json")));
+  const rapidjson::Value& sr = *entry_of(t.bundle, "ServiceRequest");
+  const rapidjson::Value& task = (*entry_of(t.bundle, "Task"))["resource"];
+  // The Task's focus is the ServiceRequest entry of the same Bundle.
+  CHECK(std::string(task["focus"]["reference"].GetString()) == sr["fullUrl"].GetString());
+  // A care Reference by business identifier is conditional inside a transaction.
+  CHECK(std::string(sr["resource"]["subject"]["reference"].GetString()) ==
+        "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9449305552");
+  // The Provenance comes last and targets every other entry.
+  const rapidjson::Value& entries = t.bundle["entry"];
+  const rapidjson::Value& prov = entries[entries.Size() - 1];
+  REQUIRE(std::string(prov["resource"]["resourceType"].GetString()) == "Provenance");
+  CHECK(prov["resource"]["target"].Size() == entries.Size() - 1);
+  CHECK(std::string(prov["resource"]["target"][0]["reference"].GetString()) == entries[0]["fullUrl"].GetString());
+}
+
+TEST_CASE("care→fhir: the field ledger says what of the record was rendered", "[care-fhir][ledger]") {
+  const FhirTranslation t = render(record_of(read_file(std::string(MIDHURST_MAPPINGS_DIR) + "/care-fhir/fixtures/admission.care.json")));
+  const std::vector<std::string> done = t.ledger.fields(true);
+  const std::vector<std::string> not_done = t.ledger.fields(false);
+  auto has = [](const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); };
+  CHECK(has(done, "patient.nhsNumber.value"));
+  CHECK(has(done, "encounter.class"));
+  CHECK(has(done, "encounter.locations[1].ward"));
+  CHECK(has(done, "encounter.patient.id"));  // inside a care Reference, rendered as a whole
+  CHECK(has(not_done, "encounter.zSegments[0].value"));  // no rule renders Z-segment values
+  CHECK(has(not_done, "encounter.locations[0].bed"));
+  CHECK(!has(done, "encounter.id"));      // entity headers are not listed
+  CHECK(!has(not_done, "encounter.id"));
+  CHECK(!has(not_done, "encounter.version"));
+  rapidjson::Document d;
+  t.ledger.to_json_value(d, d.GetAllocator());
+  CHECK(d["rendered"].Size() == done.size());
+  CHECK(d["notRendered"].Size() == not_done.size());
+}
+
+TEST_CASE("care→fhir loader: the special sources and constant codings are checked", "[care-fhir][loader]") {
+  // A constant coding needs a system and a code.
+  LoadError e = only_error(profile(R"(    ,{"id": "x", "value": {"code": "a"}, "target": "Patient.maritalStatus"})"));
+  CHECK(e.line == 5);
+  CHECK(e.reason == "a constant coding needs 'system' and 'code'");
+  e = only_error(profile(R"(    ,{"id": "x", "value": {"system": "urn:s", "code": "a", "colour": "b"}, "target": "Patient.maritalStatus"})"));
+  CHECK(e.reason.rfind("unknown key 'colour' in a constant coding", 0) == 0);
+  // "@entity" and care References write a Reference, nothing else.
+  e = only_error(profile(R"(    ,{"id": "x", "source": "@entity", "target": "Patient.gender"})"));
+  CHECK(e.reason.rfind("a reference rule writes a Reference, but 'Patient.gender' is code", 0) == 0);
+  e = only_error(profile(R"(    ,{"id": "x", "source": "replacedBy", "conceptMap": "g", "target": "Patient.link[].other"})"));
+  CHECK(e.reason == "'conceptMap' does not apply to a rule that writes a care Reference");
+  // A path from the entity root is for sources, not conditions.
+  e = only_error(profile(R"(    ,{"id": "x", "when": {"path": "/gender", "exists": true}, "value": "unknown", "target": "Patient.gender"})"));
+  CHECK(e.reason == "a path from the entity root ('/...') is for rule sources only");
+  e = only_error(profile(R"(    ,{"id": "x", "source": "/nope", "target": "Patient.gender"})"));
+  CHECK(e.reason.rfind("bad care source path '/nope' (from the entity root patient)", 0) == 0);
+}
+
+TEST_CASE("care→fhir loader: 'served' is a boolean", "[care-fhir][loader]") {
+  const std::string text = "{\"name\": \"c\", \"version\": \"1\", \"direction\": \"care->fhir\",\n"
+                           "  \"rules\": [{\"id\": \"patient\", \"resource\": \"Patient\", \"source\": \"patient\", \"served\": \"no\",\n"
+                           "    \"rules\": [{\"id\": \"birth\", \"source\": \"birthDate\", \"target\": \"Patient.birthDate\"}]}]}\n";
+  const LoadError e = only_error(text);
+  CHECK(e.line == 2);
+  CHECK(e.reason == "'served' must be true or false");
+}
+
+TEST_CASE("care→fhir: the group source '.' and root paths read the right values", "[care-fhir]") {
+  LoadOptions o;
+  o.fhir_model = model();
+  const std::string text = R"({"name": "c", "version": "1", "direction": "care->fhir", "rules": [
+    {"id": "flag", "resource": "Flag", "source": "eol.cprDecision", "rules": [
+      {"id": "flag.code", "value": {"system": "http://snomed.info/sct", "code": "450476008"}, "target": "Flag.code"},
+      {"id": "flag.subject", "source": "/patient", "target": "Flag.subject"},
+      {"id": "flag.self", "source": ".", "target": "Flag.period", "rules": [
+        {"id": "flag.start", "source": "decisionDate", "target": "start"}]}]}]})";
+  const char* record = R"({"eol": {"id": "e1", "version": 1, "lastUpdated": "2026-01-01T00:00:00+00:00",
+    "patient": {"type": "Patient", "id": "p1"}, "createdAt": "2026-01-01",
+    "cprDecision": {"decision": "dnacpr", "decisionDate": "2026-02-03T10:00+00:00"}}})";
+  auto set = ProfileSet::load({{"c.json", text}}, {}, o);
+  if (!set.ok())
+    for (const LoadError& e : set.error()) FAIL(e.to_string());
+  // No profile renders patients: a reference by gateway id alone has no FHIR type to name.
+  auto bare = translate_to_fhir(record_of(record), **set);
+  REQUIRE(bare.ok());
+  CHECK(!bare->bundle["entry"][0]["resource"].HasMember("subject"));
+  REQUIRE(bare->issues.size() == 1);
+  CHECK(bare->issues[0].issue.why == "a reference with only a gateway id to an entity type no loaded profile renders");
+  // With a Patient rule, the reference is to that Patient.
+  const std::string patient_profile = R"({"name": "p", "version": "1", "direction": "care->fhir", "rules": [
+    {"id": "patient", "resource": "Patient", "source": "patient", "rules": [
+      {"id": "birth", "source": "birthDate", "target": "Patient.birthDate"}]}]})";
+  set = ProfileSet::load({{"c.json", text}, {"p.json", patient_profile}}, {}, o);
+  REQUIRE(set.ok());
+  auto t = translate_to_fhir(record_of(record), **set);
+  REQUIRE(t.ok());
+  const rapidjson::Value& f = t->bundle["entry"][0]["resource"];
+  CHECK(json_text(f) == R"({"resourceType":"Flag","code":{"coding":[{"system":"http://snomed.info/sct","code":"450476008"}]},)"
+                        R"("subject":{"reference":"Patient/p1"},"period":{"start":"2026-02-03T10:00:00+00:00"}})");
 }

@@ -370,6 +370,10 @@ class Run {
         if (items.empty()) return;  // each unmapped code has its issue
       }
     }
+    if (!r.target_path) {  // a check-only rule: its codes were looked up, nothing to write
+      if (!items.empty()) record_reads(reads);
+      return;
+    }
     if (items.empty() && r.default_value)
       items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.default_value), "", ctx});
     if (items.empty()) {
@@ -402,7 +406,7 @@ class Run {
       for (const Rule& inner : g.rules) apply(inner, c, slot);
       if (g.target_path && slot.ref.ptr) {
         const std::string why = slot.ref.struct_info ? care::check_complete(*slot.ref.struct_info, slot.ref.ptr) : "";
-        if (!why.empty() || !slot.sourced) {
+        if ((!why.empty() || !slot.sourced) && slot.ref.field) {  // (an entity root is refused at load)
           slot.ref.field->erase(slot.ref.owner, slot.ref.index);
           if (slot.sourced)
             issue(g, g.reject_invalid ? hl7v2::ErrorCode::kRequiredFieldMissing : hl7v2::ErrorCode::kDataType,
@@ -499,6 +503,11 @@ Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const
     };
     if (Probe::holds(*p->match, message, Cursor{})) hits.push_back(p.get());
   }
+  std::stable_sort(hits.begin(), hits.end(), [](const Profile* a, const Profile* b) {
+    return std::tie(a->priority, a->depth) > std::tie(b->priority, b->depth);
+  });
+  const bool tie = hits.size() > 1 && hits[0]->priority == hits[1]->priority && hits[0]->depth == hits[1]->depth;
+  if (!hits.empty() && !tie) return hits[0];  // the common case: no text built
   const std::string type = message.text("MSH-9.1") + "^" + message.text("MSH-9.2");
   MappingIssue mi;
   mi.issue.severity = hl7v2::Severity::kError;
@@ -509,16 +518,10 @@ Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const
     mi.issue.why = "no hl7v2→care profile matches this message (" + type + " from " + message.text("MSH-4.1") + ")";
     return err(std::move(mi));
   }
-  std::stable_sort(hits.begin(), hits.end(), [](const Profile* a, const Profile* b) {
-    return std::tie(a->priority, a->depth) > std::tie(b->priority, b->depth);
-  });
-  if (hits.size() > 1 && hits[0]->priority == hits[1]->priority && hits[0]->depth == hits[1]->depth) {
-    mi.issue.code = hl7v2::ErrorCode::kApplicationInternalError;
-    mi.issue.why = "profiles '" + hits[0]->name + "' and '" + hits[1]->name + "' both match " + type +
-                   " with the same priority; give one a higher \"priority\"";
-    return err(std::move(mi));
-  }
-  return hits[0];
+  mi.issue.code = hl7v2::ErrorCode::kApplicationInternalError;
+  mi.issue.why = "profiles '" + hits[0]->name + "' and '" + hits[1]->name + "' both match " + type +
+                 " with the same priority; give one a higher \"priority\"";
+  return err(std::move(mi));
 }
 
 Translation translate_with(const Profile& profile, const hl7v2::Message& message, const TranslateOptions& options) {

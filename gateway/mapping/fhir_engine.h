@@ -10,6 +10,10 @@
 //     and booleans by the FHIR model's primitive kinds; dateTimes keep their offset and precision,
 //     with ":00" seconds added to an hh:mm time because FHIR has no minute-only form. A resource
 //     (and a group's element) is emitted only when some rule wrote a value read from the record.
+//     A care Reference becomes a conditional reference by business identifier, else `Type/id`
+//     (Type: the referenced entity type's primary resource, fhir_render.h); "@entity" is the
+//     entity's own primary entry's fullUrl; resources reading "@referencedBy" (a Provenance)
+//     come last and reference every other entry.
 //  3. Members are put in FHIR definition order (resourceType first), so output is byte-identical
 //     for the same input and profiles.
 //  4. Entries (fhir/bundle.h): a resource with a business identifier (its rule's first `key` with
@@ -22,10 +26,16 @@
 //     transform cannot take, a second value for an element that holds one) leave the element
 //     out with a warning.
 //
+//  6. The field ledger (FhirTranslation::ledger) says of every populated care value whether a rule
+//     rendered it.
+//
+// The rule walker is shared with the read API's renderer (fhir_render_core.h, fhir_render.h).
+//
 // Thread-safety: reads the ProfileSet and the Record only; call from many threads.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <rapidjson/document.h>
 
@@ -43,11 +53,35 @@ struct FhirTranslateOptions {
                           // depends on the record and profiles only)
 };
 
+// The care→fhir field ledger: every populated care field of the record (each scalar value, by
+// its path with list indexes, e.g. "endOfLifePlan.wishes[1].text"; entity headers -- id, version,
+// lastUpdated, provenance -- are not listed) and whether some rule rendered it. "Not rendered"
+// means no rule read it, or the rules that read it wrote nothing (a code outside its ConceptMap).
+struct FhirLedgerEntry {
+  std::string path;
+  bool rendered = false;
+};
+
+struct FhirLedger {
+  std::vector<FhirLedgerEntry> entries;  // in record order
+  // The paths rendered (true) or not (false).
+  std::vector<std::string> fields(bool rendered) const;
+  // {"rendered": [paths], "notRendered": [paths]}
+  void to_json_value(rapidjson::Value& out, rapidjson::Document::AllocatorType& alloc) const;
+};
+
 struct FhirTranslation {
   rapidjson::Document bundle;  // the transaction Bundle
   MappingIssues issues;        // warnings: what was left out and why
+  FhirLedger ledger;           // what of the record the Bundle holds
   std::string to_json(bool pretty = false) const;
 };
+
+// The ledger of `record` given the care scalars and the whole structs (References) the rules
+// rendered (their addresses, as the rule walker noted them; kept apart because a struct and its
+// first member share an address).
+FhirLedger fhir_ledger(const care::Record& record, std::vector<const void*> rendered,
+                       std::vector<const void*> rendered_whole);
 
 Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& record, const ProfileSet& set,
                                                          const FhirTranslateOptions& options = {});

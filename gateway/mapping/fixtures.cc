@@ -1,4 +1,5 @@
 #include "mapping/fixtures.h"
+#include "mapping/fhir_care_fixtures.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -146,7 +147,8 @@ std::vector<FixtureResult> run_fixtures(const ProfileSet& set, const std::string
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); ++it)
     if (it->is_regular_file() && it->path().parent_path().filename() == "fixtures" &&
-        (it->path().extension() == ".hl7" || it->path().filename().string().ends_with(".care.json")))
+        (it->path().extension() == ".hl7" || it->path().filename().string().ends_with(".care.json") ||
+         is_direction_fixture_input(it->path())))
       inputs.push_back(it->path());
   std::sort(inputs.begin(), inputs.end());
   std::vector<FixtureResult> results;
@@ -158,7 +160,14 @@ std::vector<FixtureResult> run_fixtures(const ProfileSet& set, const std::string
     fs::path expected_path = in;
     if (care_input) expected_path.replace_extension("").replace_extension(".fhir.json");  // NAME.care.json -> NAME.fhir.json
     else expected_path.replace_extension(".json");
-    const std::string actual = care_input ? fixture_actual_fhir_json(set, read_file(in)) : fixture_actual_json(set, read_file(in));
+    std::string actual;
+    if (is_direction_fixture_input(in)) {  // fhir→care, care→hl7v2 (fhir_care_fixtures.h)
+      DirectionFixture f = run_direction_fixture(set, in);
+      expected_path = f.expected;
+      actual = std::move(f.actual);
+    } else {
+      actual = care_input ? fixture_actual_fhir_json(set, read_file(in)) : fixture_actual_json(set, read_file(in));
+    }
     if (!fs::exists(expected_path)) {
       r.diff = "no expected result " + fs::relative(expected_path, dir).generic_string() + "; the actual one is:\n" + actual;
     } else {

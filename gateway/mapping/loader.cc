@@ -95,7 +95,7 @@ struct RawProfile {
 
 constexpr std::string_view kProfileKeys[] = {"name", "version", "description", "direction", "extends",
                                              "abstract", "priority", "match", "timezone", "ignore",
-                                             "rules", "remove"};
+                                             "rules", "remove", "message"};
 constexpr std::string_view kRuleKeys[] = {"id", "description", "source", "value", "target", "when",
                                           "transform", "default", "conceptMap", "unmapped",
                                           "required", "invalid", "rules"};
@@ -410,6 +410,8 @@ class Loader {
     p->base = base;
     p->depth = base ? base->depth + 1 : 0;
     if (p->direction == Direction::kCareToFhir) return build_care_fhir(rp, rules, std::move(p));
+    if (p->direction == Direction::kFhirToCare || p->direction == Direction::kCareToHl7v2)
+      return build_write_back(rp, rules, std::move(p));
     if (p->direction != Direction::kHl7v2ToCare) {
       s.at(*rp.file->doc.root.find("direction"),
            std::string("direction ") + direction_name(p->direction) +
@@ -488,6 +490,55 @@ class Loader {
       return set->concept_map(name);
     };
     compile_care_fhir_rules(nodes, *set_->fhir_model_, lookup, &errors_, &p->fhir_rules);
+    set_->profiles_.push_back(std::move(p));
+    return set_->profiles_.back().get();
+  }
+
+  // fhir→care and care→hl7v2: rules compiled by fhir_care_compile.cc / care_v2_compile.cc.
+  Profile* build_write_back(const RawProfile& rp, const std::vector<RawRule>& rules, std::unique_ptr<Profile> p) {
+    const ErrorSink s = sink(*rp.file);
+    const JsonNode* message = rp.file->doc.root.find("message");
+    std::vector<RuleNode> nodes;
+    std::function<void(const std::vector<RawRule>&, std::vector<RuleNode>&)> convert =
+        [&](const std::vector<RawRule>& in, std::vector<RuleNode>& out) {
+          for (const RawRule& r : in) {
+            RuleNode n{r.id, r.node, r.file->name, &r.file->doc, {}};
+            convert(r.children, n.children);
+            out.push_back(std::move(n));
+          }
+        };
+    convert(rules, nodes);
+    const ProfileSet* set = set_.get();
+    const std::function<const ConceptMap*(std::string_view)> lookup = [set](std::string_view name) {
+      return set->concept_map(name);
+    };
+    if (p->direction == Direction::kCareToHl7v2) {
+      for (const JsonNode* n : {rp.ignore, rp.timezone_node})
+        if (n) s.at(*n, "care→hl7v2 profiles take no 'ignore' or 'timezone'");
+      if (p->base) p->v2_message = p->base->v2_message, p->care_match = p->base->care_match;
+      compile_care_v2_header(message, rp.match, s, &p->v2_message, &p->care_match);
+      compile_care_v2_rules(nodes, lookup, &errors_, &p->care_v2_rules);
+    } else {
+      for (const JsonNode* n : {rp.match, rp.timezone_node, message})
+        if (n) s.at(*n, "fhir→care profiles take no 'match', 'timezone' or 'message': resource rules say which resources they take");
+      if (!set_->fhir_model_) {
+        if (options_.fhir_model) set_->fhir_model_ = options_.fhir_model;
+        else if (!options_.fhir_profiles_dir.empty())
+          if (auto m = fhir::r4::load_model(options_.fhir_profiles_dir)) set_->fhir_model_ = std::make_shared<const fhir::Model>(std::move(*m));
+      }
+      if (!set_->fhir_model_) {
+        s.at(*rp.file->doc.root.find("direction"), "fhir→care needs the FHIR model (fhir-r4-model.json)");
+        return nullptr;
+      }
+      if (p->base) p->ignore = p->base->ignore;
+      if (rp.ignore && rp.ignore->is_array()) {
+        for (const JsonNode& n : rp.ignore->items) {
+          if (n.is_string()) p->ignore.push_back(IgnoreEntry{n.string, "", 0, 0, 0});
+          else s.at(n, "an ignore entry is a FHIR element path such as \"Patient.text\"");
+        }
+      }
+      compile_fhir_care_rules(nodes, *set_->fhir_model_, lookup, &errors_, &p->fhir_care_rules);
+    }
     set_->profiles_.push_back(std::move(p));
     return set_->profiles_.back().get();
   }
@@ -687,14 +738,19 @@ class Loader {
           r.target_rel = r.target_path->suffix(r.target_prefix);
         }
       }
-    } else if (!r.is_group) {
-      s.at(n, "rule '" + r.id + "' needs a 'target'");
+    } else if (!r.is_group && !n.find("conceptMap")) {
+      // Without a target, a rule with a ConceptMap only checks its codes (a warning or a
+      // rejection per `unmapped`); any other rule needs somewhere to write.
+      s.at(n, "rule '" + r.id + "' needs a 'target' (only a rule with a 'conceptMap' may go without one, to check codes)");
     }
 
     if (r.is_group) {
       for (const char* k : {"value", "transform", "default", "conceptMap", "unmapped"})
         if (const JsonNode* x = n.find(k)) s.at(*x, std::string("a group (a rule with 'rules') takes no '") + k + "'; put it on an inner rule");
-      if (r.target_path && r.target_path->info().kind != care::Kind::kStruct)
+      if (r.target_path && r.target_path->steps().size() == r.target_prefix)
+        s.at(*tgt, "a group's target must be a field of an entity (e.g. \"" + r.target +
+                       ".recorded\"), not the entity itself; leave 'target' out to write absolute paths");
+      else if (r.target_path && r.target_path->info().kind != care::Kind::kStruct)
         s.at(*tgt, "a group's target must be a structure its inner rules fill, but '" + r.target + "' is " +
                        r.target_path->info().type_name());
       else if (r.target_path && r.target_path->info().is_list)

@@ -173,8 +173,8 @@ TEST_CASE("loader: bad direction and missing fields", "[loader]") {
   const LoadError e = only_error("{\"name\": \"p\", \"version\": \"1\", \"direction\": \"v2 to care\", \"rules\": []}");
   CHECK(e.column == 45);
   CHECK(e.reason.rfind("unknown direction 'v2 to care'", 0) == 0);
-  const LoadError later = only_error("{\"name\": \"p\", \"version\": \"1\", \"direction\": \"fhir->care\", \"match\": [], \"rules\": []}");
-  CHECK(later.reason.find("not supported yet") != std::string::npos);
+  const LoadError later = only_error("{\"name\": \"p\", \"version\": \"1\", \"direction\": \"care->hl7v2\", \"match\": [], \"rules\": []}");
+  CHECK(later.reason.find("needs 'message'") != std::string::npos);
 }
 
 TEST_CASE("loader: bad ConceptMap file", "[loader]") {

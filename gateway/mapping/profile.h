@@ -12,7 +12,8 @@
 // Loading (ProfileSet::load_dir) checks everything and refuses a bad set as a whole, with every
 // problem's file, line, column and reason (load_error.h). The hl7v2→care direction compiles into
 // `rules`; care→fhir into `fhir_rules` (care_fhir_rule.h: care source paths, FHIR targets checked
-// against the FHIR model). fhir→care and care→hl7v2 are refused as "not supported yet".
+// against the FHIR model); fhir→care into `fhir_care_rules` (fhir_care_rule.h: FHIR sources,
+// care targets); care→hl7v2 into `care_v2_rules` (care_v2_rule.h: care sources, v2 targets).
 //
 // Thread-safety: a loaded ProfileSet is immutable; share it through std::shared_ptr. ProfileStore
 // swaps sets under a mutex, so readers always see a whole, checked set.
@@ -28,6 +29,8 @@
 
 #include "care/access.h"
 #include "mapping/care_fhir_rule.h"
+#include "mapping/care_v2_rule.h"
+#include "mapping/fhir_care_rule.h"
 #include "common/result.h"
 #include "mapping/concept_map.h"
 #include "mapping/load_error.h"
@@ -113,6 +116,10 @@ struct Profile {
   std::vector<IgnoreEntry> ignore;  // the base's entries plus this profile's
   std::vector<Rule> rules;          // effective: inherited, overridden, removed, added
   std::vector<CareFhirRule> fhir_rules;  // care→fhir: resource rules (same merging by id)
+  std::vector<FhirCareRule> fhir_care_rules;  // fhir→care: resource rules (`ignore` entries hold FHIR element paths)
+  std::vector<CareV2Rule> care_v2_rules;      // care→hl7v2
+  CareV2Message v2_message;                   // care→hl7v2: MSH-9, MSH-12
+  std::optional<CareCondition> care_match;    // care→hl7v2: which records the profile is for
 };
 
 struct LoadOptions {

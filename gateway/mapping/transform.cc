@@ -36,7 +36,7 @@ constexpr OpName kOps[] = {
     {"substring", Transform::Op::kSubstring, true}, {"stripPrefix", Transform::Op::kStripPrefix, true},
     {"addPrefix", Transform::Op::kAddPrefix, true}, {"addSuffix", Transform::Op::kAddSuffix, true},
     {"replace", Transform::Op::kReplace, true},     {"split", Transform::Op::kSplit, true},
-    {"concat", Transform::Op::kConcat, true},
+    {"concat", Transform::Op::kConcat, true},       {"sourcePath", Transform::Op::kSourcePath, false},
 };
 
 std::string known_ops() {
@@ -416,6 +416,10 @@ Status<std::string> apply(const Transform& t, std::vector<Item>& items, const Tr
         }
         break;
       }
+      case Op::kSourcePath:
+        if (!env.message) return fail("sourcePath names a place in an HL7v2 message, and there is none here");
+        s = item.where.to_string(*env.message);
+        break;
       case Op::kConcat: {
         std::string scratch;
         for (const V2Path& p : t.with) {

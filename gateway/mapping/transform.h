@@ -19,6 +19,8 @@
 //   {"concat": {"with": [".2", "PID-5.3"], "separator": " "}}  appends the text at other
 //                                     source paths (relative ones read from the rule's context),
 //                                     skipping empty ones
+//   "sourcePath"                      the value becomes where it was read, in path form
+//                                     ("ZU1-3", "ZU3[2]-2"): keys for opaque values
 // A step that cannot apply (a bad date, a failed check digit) fails the value with a reason; the
 // rule's `required`/`invalid` settings decide what that does to the message.
 //
@@ -55,7 +57,7 @@ struct Item {
 struct Transform {
   enum class Op : std::uint8_t {
     kTrim, kUpper, kLower, kNhsNumber, kDate, kDateTime, kBoolean, kInteger,
-    kSubstring, kStripPrefix, kAddPrefix, kAddSuffix, kReplace, kSplit, kConcat,
+    kSubstring, kStripPrefix, kAddPrefix, kAddSuffix, kReplace, kSplit, kConcat, kSourcePath,
   };
   Op op = Op::kTrim;
   std::string arg, arg2;          // prefix/suffix/replace from+to/split or concat separator

@@ -87,6 +87,14 @@ Result<V2Path, V2PathError> V2Path::parse(std::string_view text, V2Level context
   if (text.empty()) return fail(0, "empty path");
 
   V2Level level = V2Level::kMessage;
+  if (text == ".") {  // the field context itself (its first repetition as text, or its path)
+    if (context != V2Level::kField)
+      return fail(0, "'.' alone names the field a group iterates, so it needs a field context, e.g. "
+                     "inside a group whose source is \"Z*[*]-*\"");
+    p.relative_ = true;
+    p.starts_at_ = p.level_ = V2Level::kField;
+    return p;
+  }
   if (text[0] == '-' || text[0] == '.') {
     p.relative_ = true;
     if (text[0] == '-') {
@@ -107,9 +115,14 @@ Result<V2Path, V2PathError> V2Path::parse(std::string_view text, V2Level context
   } else {
     for (int k = 0; k < 3; ++k) {
       const char c = sc.peek();
+      if (k > 0 && c == '*') {  // a segment id prefix: "Z*"
+        ++sc.i;
+        p.segment_len_ = static_cast<std::uint8_t>(k);
+        break;
+      }
       if (!(std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c))))
-        return fail(sc.i, "a path starts with a 3-character segment id (A-Z, 0-9) such as PID, or "
-                          "with '-' or '.' for a relative path");
+        return fail(sc.i, "a path starts with a 3-character segment id (A-Z, 0-9) such as PID, a "
+                          "prefix and '*' such as Z*, or '-' or '.' for a relative path");
       p.segment_[k] = c;
       ++sc.i;
     }
@@ -120,7 +133,12 @@ Result<V2Path, V2PathError> V2Path::parse(std::string_view text, V2Level context
   if (level == V2Level::kSegment && sc.peek() == '-') {
     ++sc.i;
     const std::size_t at = sc.i;
-    if (!number(p.field_, "field")) return fail(at, "expected a field number from 1 after '-'");
+    if (sc.peek() == '*') {
+      ++sc.i;
+      p.field_ = kAll;
+    } else if (!number(p.field_, "field")) {
+      return fail(at, "expected a field number from 1 (or '*', every field) after '-'");
+    }
     if (auto e = bracket(p.repetition_, "a repetition")) return err(*e);
     level = V2Level::kField;
   }
@@ -151,11 +169,11 @@ Result<V2Path, V2PathError> V2Path::parse(std::string_view text, V2Level context
 
 void V2Path::expand(const hl7v2::Message& m, const Cursor& context,
                     const std::function<void(const Cursor&)>& fn) const {
-  auto from_field = [&](Cursor c) {
+  auto from_one_field = [&](Cursor c, std::uint32_t field) {
     // c.segment is set; now field, repetition, component, sub-component.
     auto emit_rep = [&](std::uint32_t rep) {
       Cursor d = c;
-      d.field = field_;
+      d.field = field;
       d.repetition = rep;
       d.component = component_;
       d.subcomponent = subcomponent_;
@@ -168,26 +186,37 @@ void V2Path::expand(const hl7v2::Message& m, const Cursor& context,
       return;
     }
     if (repetition_ == kAll) {
-      const hl7v2::Element f = m.segment(c.segment).field(field_);
+      const hl7v2::Element f = m.segment(c.segment).field(field);
       const std::size_t n = f.present() ? f.size() : 0;
       for (std::uint32_t r = 1; r <= n; ++r) emit_rep(r);
     } else {
       emit_rep(repetition_);
     }
   };
+  auto from_field = [&](Cursor c) {
+    if (field_ != kAll || level_ == V2Level::kSegment) return from_one_field(c, field_);
+    // Every populated field; a segment's own id is not a field.
+    const hl7v2::Segment seg = m.segment(c.segment);
+    const std::size_t n = seg.field_count();
+    for (std::uint32_t f = 1; f <= n; ++f)
+      if (seg.field(f).present() && !seg.field(f).empty()) from_one_field(c, f);
+  };
   if (!relative_) {
-    const std::string_view id(segment_, 3);
+    const std::string_view id(segment_, segment_len_);
+    auto matches = [&](std::string_view seg_id) {
+      return segment_len_ == 3 ? seg_id == id : seg_id.substr(0, segment_len_) == id;
+    };
     Cursor c;
     if (occurrence_ == kAll) {
       for (std::size_t i = 0; i < m.segment_count(); ++i) {
-        if (m.segment(i).id() != id) continue;
+        if (!matches(m.segment(i).id())) continue;
         c.segment = static_cast<std::uint32_t>(i);
         from_field(c);
       }
     } else {
       std::uint32_t seen = 0;
       for (std::size_t i = 0; i < m.segment_count(); ++i) {
-        if (m.segment(i).id() != id || ++seen != occurrence_) continue;
+        if (!matches(m.segment(i).id()) || ++seen != occurrence_) continue;
         c.segment = static_cast<std::uint32_t>(i);
         from_field(c);
         break;

@@ -4,9 +4,14 @@
 //   relative  '-' field ...          inside a segment context        (a group over "OBX[*]")
 //             '.' component ['.' sub] inside a field/repetition context (a group over "PID-3[*]")
 //             '.' sub                  inside a component context
+//             '.'                      the field context itself (e.g. inside "Z*[*]-*")
 // e.g. "PID-5", "PID-3[*]", "OBX[*]", "OBX[2]-5", "PD1-3.3", ".4.1", "-5". '*' iterates every
 // segment occurrence or every field repetition; an omitted occurrence or repetition means the
 // first, as in hl7v2/path.h (whose syntax this extends with SEG[*] and the relative forms).
+// Two wildcards serve segments no profile can list in advance (site Z-segments):
+//   a segment id of one or two characters followed by '*' names every segment whose id starts
+//   with them ("Z*[*]": every occurrence of every Z-segment), and a field '*' names every
+//   populated field of the segment ("Z*[*]-*", "-*" inside a segment context).
 //
 // A Cursor is one concrete place in a message (a segment, a field repetition, a component...);
 // expand() turns a path, read from a context cursor, into the cursors it names.
@@ -57,7 +62,7 @@ class V2Path {
 
   const std::string& text() const { return text_; }
   bool relative() const { return relative_; }
-  bool iterates() const { return occurrence_ == kAll || repetition_ == kAll; }
+  bool iterates() const { return occurrence_ == kAll || repetition_ == kAll || field_ == kAll; }
   // The level of the cursors expand() gives (kSegment for "OBX[*]", kField for "PID-3[*]").
   V2Level level() const { return level_; }
 
@@ -72,6 +77,7 @@ class V2Path {
   bool relative_ = false;
   V2Level level_ = V2Level::kMessage;
   char segment_[4] = {0, 0, 0, 0};
+  std::uint8_t segment_len_ = 3;  // < 3: a prefix ("Z*" matches every segment starting with Z)
   std::uint32_t occurrence_ = 1;
   std::uint32_t field_ = 0;
   std::uint32_t repetition_ = 1;

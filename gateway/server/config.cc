@@ -45,6 +45,14 @@ Result<Endpoint, std::string> parse_endpoint(std::string_view text) {
   return e;
 }
 
+bool JournalRetention::any_limit() const {
+  auto limits = [](const RetentionLimits& l) { return l.max_age_days || l.max_bytes; };
+  if (limits(defaults)) return true;
+  for (const SenderRetention& s : senders)
+    if (limits(s.limits)) return true;
+  return false;
+}
+
 std::string Config::store_url() const {
   if (!store.empty()) return store;
   std::string dir = data_dir.empty() ? "." : data_dir;
@@ -212,7 +220,7 @@ class Reporter {
   virtual void key_error(std::string_view subpath, std::string reason) { error(subpath, std::move(reason)); }
 };
 
-enum class Kind { kEndpoint, kBytes, kCount, kSeconds, kText, kLogLevel, kClients };
+enum class Kind { kEndpoint, kBytes, kCount, kSeconds, kText, kLogLevel, kClients, kRetentionSenders };
 
 struct Binding {
   std::string_view key;
@@ -273,6 +281,25 @@ const std::vector<Binding>& bindings() {
       {"mappings_dir", "MIDHURST_MAPPINGS_DIR", "mapping profiles directory (mappings)",
        Kind::kText, 0, 0,
        [](Config& c, uint64_t, const std::string& t) { c.mappings_dir = t; }},
+      {"profile_watch_seconds", "MIDHURST_PROFILE_WATCH_SECONDS",
+       "reload the profiles when a file in mappings_dir changed, polled this often; 0 = off (2)",
+       Kind::kSeconds, 0, 3600,
+       [](Config& c, uint64_t n, const std::string&) { c.profile_watch = std::chrono::seconds(n); }},
+      {"journal_retention.prune_interval_seconds", "MIDHURST_JOURNAL_RETENTION_PRUNE_INTERVAL_SECONDS",
+       "how often the journal is pruned (3600)", Kind::kSeconds, 1, 86400 * 7,
+       [](Config& c, uint64_t n, const std::string&) {
+         c.journal_retention.prune_interval = std::chrono::seconds(n);
+       }},
+      {"journal_retention.max_age_days", "MIDHURST_JOURNAL_RETENTION_MAX_AGE_DAYS",
+       "journal entries older than this are pruned, for senders without their own rule (none)",
+       Kind::kCount, 1, 36500,
+       [](Config& c, uint64_t n, const std::string&) { c.journal_retention.defaults.max_age_days = n; }},
+      {"journal_retention.max_bytes", "MIDHURST_JOURNAL_RETENTION_MAX_BYTES",
+       "payload bytes kept per sender, oldest pruned first, for senders without their own rule (none)",
+       Kind::kBytes, 1, uint64_t{1} << 50,
+       [](Config& c, uint64_t n, const std::string&) { c.journal_retention.defaults.max_bytes = n; }},
+      {"journal_retention.senders", "MIDHURST_JOURNAL_RETENTION_SENDERS",
+       "per-sender retention rules, the JSON array of the file ([])", Kind::kRetentionSenders, 0, 0, nullptr},
       {"threads", "MIDHURST_THREADS", "I/O threads per listener, 0 = cores (0)", Kind::kCount, 0,
        256, [](Config& c, uint64_t n, const std::string&) { c.threads = static_cast<unsigned>(n); }},
       {"shutdown_grace_seconds", "MIDHURST_SHUTDOWN_GRACE_SECONDS",
@@ -397,6 +424,71 @@ void apply_clients(const rapidjson::Value& v, Config& config, Reporter& r) {
   if (ok) config.clients = std::move(clients);
 }
 
+// Reads journal_retention.senders: [{"application", "facility"?, "max_age_days"?, "max_bytes"?}].
+void apply_retention_senders(const rapidjson::Value& v, Config& config, Reporter& r) {
+  if (!v.IsArray()) return r.error("", std::string("must be an array of sender rules, not ") + json_type_name(v));
+  std::vector<SenderRetention> senders;
+  std::set<std::pair<std::string, std::string>> seen;
+  bool ok = true;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const std::string at = "/" + std::to_string(i);
+    const rapidjson::Value& e = v[i];
+    if (!e.IsObject()) {
+      r.error(at, std::string("a sender rule must be an object, not ") + json_type_name(e));
+      ok = false;
+      continue;
+    }
+    SenderRetention rule;
+    bool has_application = false;
+    for (auto m = e.MemberBegin(); m != e.MemberEnd(); ++m) {
+      const std::string key(m->name.GetString(), m->name.GetStringLength());
+      const std::string here = at + "/" + key;
+      const rapidjson::Value& mv = m->value;
+      if (key == "application" || key == "facility") {
+        if (!mv.IsString() || mv.GetStringLength() == 0) {
+          r.error(here, "\"" + key + "\" must be a non-empty string (MSH-" + (key == "application" ? "3" : "4") + ")");
+          ok = false;
+        } else if (key == "application") {
+          rule.application = mv.GetString();
+          has_application = true;
+        } else {
+          rule.facility = mv.GetString();
+        }
+      } else if (key == "max_age_days") {
+        if (!mv.IsUint64() || mv.GetUint64() < 1 || mv.GetUint64() > 36500) {
+          r.error(here, "\"max_age_days\" must be a whole number of days from 1 to 36500");
+          ok = false;
+        } else {
+          rule.limits.max_age_days = mv.GetUint64();
+        }
+      } else if (key == "max_bytes") {
+        if (!mv.IsUint64() || mv.GetUint64() < 1) {
+          r.error(here, "\"max_bytes\" must be a whole number of bytes, at least 1");
+          ok = false;
+        } else {
+          rule.limits.max_bytes = mv.GetUint64();
+        }
+      } else {
+        r.key_error(here, "unknown sender rule key \"" + key +
+                              "\" (expected application, facility, max_age_days, max_bytes)");
+        ok = false;
+      }
+    }
+    if (!has_application) {
+      r.error(at, "a sender rule needs \"application\" (MSH-3)");
+      ok = false;
+      continue;
+    }
+    if (!seen.emplace(rule.application, rule.facility).second) {
+      r.error(at, "sender " + rule.application + (rule.facility.empty() ? "" : "/" + rule.facility) +
+                      " has two rules");
+      ok = false;
+    }
+    senders.push_back(std::move(rule));
+  }
+  if (ok) config.journal_retention.senders = std::move(senders);
+}
+
 // Checks `v` against the binding's kind and applies it.
 void apply_value(const Binding& b, const rapidjson::Value& v, Config& config, Reporter& r) {
   switch (b.kind) {
@@ -428,6 +520,8 @@ void apply_value(const Binding& b, const rapidjson::Value& v, Config& config, Re
     }
     case Kind::kClients:
       return apply_clients(v, config, r);
+    case Kind::kRetentionSenders:
+      return apply_retention_senders(v, config, r);
   }
 }
 
@@ -507,7 +601,7 @@ ConfigErrors apply_config_json(std::string_view json, std::string_view file_name
   };
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
     const std::string key = m->name.GetString();
-    if (key == "http" || key == "mllp") {
+    if (key == "http" || key == "mllp" || key == "journal_retention") {
       if (!m->value.IsObject()) {
         at(pos.values["/" + key], "\"" + key + "\" must be an object");
         continue;
@@ -562,6 +656,7 @@ ConfigErrors apply_setting(std::string_view key, std::string_view value, std::st
       break;
     }
     case Kind::kClients:
+    case Kind::kRetentionSenders:
       if (v.Parse(text.c_str()).HasParseError()) {
         r.error("", std::string("invalid JSON at byte ") + std::to_string(v.GetErrorOffset()) +
                         ": " + rapidjson::GetParseError_En(v.GetParseError()));

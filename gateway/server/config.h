@@ -81,6 +81,35 @@ struct MllpLimits {
   size_t max_in_flight = 8;
 };
 
+// Journal retention limits (Store::prune_journal): an entry goes when it is older than max_age
+// or when its sender's payloads exceed max_bytes (oldest first); absent = no such limit.
+struct RetentionLimits {
+  std::optional<uint64_t> max_age_days;
+  std::optional<uint64_t> max_bytes;
+  bool operator==(const RetentionLimits&) const = default;
+};
+
+// The limits for one sender: MSH-3 application and MSH-4 facility (an empty facility: every
+// facility of that application without an entry of its own).
+struct SenderRetention {
+  std::string application;
+  std::string facility;
+  RetentionLimits limits;
+  bool operator==(const SenderRetention&) const = default;
+};
+
+struct JournalRetention {
+  // How often `serve` prunes. Hourly: retention is counted in days, and each prune is one
+  // short write transaction.
+  std::chrono::seconds prune_interval{3600};
+  // For senders without an entry of their own. Default: keep everything (retention is a
+  // site's information-governance decision, not ours).
+  RetentionLimits defaults;
+  std::vector<SenderRetention> senders;
+  // True when some rule limits anything (otherwise `serve` does not prune at all).
+  bool any_limit() const;
+};
+
 struct Config {
   Endpoint http{"127.0.0.1", 8080};
   Endpoint mllp{"127.0.0.1", 2575};
@@ -94,6 +123,11 @@ struct Config {
   std::string capability_statement = "conformance/CapabilityStatement.json";
   // Mapping profiles (read by the mapping engine once it is wired in).
   std::string mappings_dir = "mappings";
+  // Poll the mapping directory's files this often and reload the profiles when one changed
+  // (as SIGHUP does); 0 turns watching off. Every 2 s: a stat per file is cheap, and an
+  // engineer editing a profile sees the effect at once.
+  std::chrono::seconds profile_watch{2};
+  JournalRetention journal_retention;
   // I/O threads per listener (HTTP and MLLP each). 0: the number of cores.
   unsigned threads = 0;
   // On SIGTERM/SIGINT, in-flight work gets this long to finish before connections are cut.

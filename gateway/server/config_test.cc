@@ -256,4 +256,80 @@ TEST_CASE("config: line_column", "[config]") {
 }
 
 }  // namespace
+TEST_CASE("config: journal retention and profile watching", "[config]") {
+  const std::string json = R"({
+  "profile_watch_seconds": 5,
+  "journal_retention": {
+    "prune_interval_seconds": 600,
+    "max_age_days": 90,
+    "senders": [
+      {"application": "PAS", "facility": "RYJ", "max_age_days": 30, "max_bytes": 1000000},
+      {"application": "EPR", "max_bytes": 5000},
+      {"application": "AUDIT"}
+    ]
+  }
+})";
+  Config c;
+  CHECK(c.profile_watch == std::chrono::seconds(2));
+  CHECK_FALSE(c.journal_retention.any_limit());
+  const ConfigErrors errors = apply_config_json(json, "m.json", c);
+  INFO(errors_text(errors));
+  REQUIRE(errors.empty());
+  CHECK(c.profile_watch == std::chrono::seconds(5));
+  CHECK(c.journal_retention.prune_interval == std::chrono::seconds(600));
+  CHECK(c.journal_retention.defaults.max_age_days == 90u);
+  CHECK_FALSE(c.journal_retention.defaults.max_bytes);
+  REQUIRE(c.journal_retention.senders.size() == 3);
+  CHECK(c.journal_retention.senders[0] == SenderRetention{"PAS", "RYJ", {30, 1000000}});
+  CHECK(c.journal_retention.senders[1] == SenderRetention{"EPR", "", {std::nullopt, 5000}});
+  CHECK(c.journal_retention.senders[2] == SenderRetention{"AUDIT", "", {}});
+  CHECK(c.journal_retention.any_limit());
+
+  Config d;
+  CHECK(apply_setting("journal_retention.max_bytes", "4096", "--set", d).empty());
+  CHECK(d.journal_retention.defaults.max_bytes == 4096u);
+  CHECK(apply_setting("journal_retention.senders", R"([{"application":"PAS","max_age_days":7}])", "--set", d).empty());
+  REQUIRE(d.journal_retention.senders.size() == 1);
+  CHECK(d.journal_retention.senders[0].limits.max_age_days == 7u);
+  CHECK(apply_setting("profile_watch_seconds", "0", "--set", d).empty());
+  CHECK(d.profile_watch == std::chrono::seconds(0));
+  std::map<std::string, std::string> env{{"MIDHURST_JOURNAL_RETENTION_MAX_AGE_DAYS", "14"}};
+  CHECK(apply_environment([&](const char* n) { return env.count(n) ? env[n].c_str() : nullptr; }, d).empty());
+  CHECK(d.journal_retention.defaults.max_age_days == 14u);
+}
+
+TEST_CASE("config: journal retention errors point at the value", "[config]") {
+  const std::string json = "{\n"
+                           "  \"journal_retention\": {\n"
+                           "    \"max_age_days\": 0,\n"
+                           "    \"senders\": [\n"
+                           "      {\"facility\": \"RYJ\"},\n"
+                           "      {\"application\": \"PAS\", \"max_bytes\": -5},\n"
+                           "      {\"application\": \"PAS\", \"max_age\": 3},\n"
+                           "      \"PAS\"\n"
+                           "    ],\n"
+                           "    \"prune_every\": 5\n"
+                           "  }\n"
+                           "}\n";
+  Config c;
+  const ConfigErrors errors = apply_config_json(json, "m.json", c);
+  const std::string text = errors_text(errors);
+  INFO(text);
+  CHECK(text.find("m.json:3:21: journal_retention.max_age_days: must be a whole number from 1 to 36500") != std::string::npos);
+  CHECK(text.find("m.json:5:7: journal_retention.senders: a sender rule needs \"application\" (MSH-3)") != std::string::npos);
+  CHECK(text.find("m.json:6:43: journal_retention.senders: \"max_bytes\" must be a whole number of bytes") != std::string::npos);
+  CHECK(text.find("m.json:7:30: journal_retention.senders: unknown sender rule key \"max_age\"") != std::string::npos);
+  CHECK(text.find("m.json:8:7: journal_retention.senders: a sender rule must be an object, not a string") != std::string::npos);
+  CHECK(text.find("m.json:10:5: unknown key \"journal_retention.prune_every\"") != std::string::npos);
+  // Nothing of a bad sender list is applied.
+  CHECK(c.journal_retention.senders.empty());
+
+  Config d;
+  const ConfigErrors twice = apply_setting("journal_retention.senders",
+                                           R"([{"application":"PAS"},{"application":"PAS"}])", "--set", d);
+  REQUIRE(twice.size() == 1);
+  CHECK(twice[0].to_string().find("sender PAS has two rules") != std::string::npos);
+  CHECK_FALSE(apply_setting("journal_retention", "{}", "--set", d).empty());
+}
+
 }  // namespace midhurst::server

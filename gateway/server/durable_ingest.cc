@@ -7,6 +7,8 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "hl7v2/validate.h"
 #include "mapping/engine.h"
 #include "mapping/issue.h"
+#include "server/record_writer.h"
 
 namespace midhurst::server {
 namespace {
@@ -69,6 +72,28 @@ std::string salvage_ack_for(std::string_view bytes, const Issue& problem) {
   return ack.ok() ? ack->encode() : "";
 }
 
+// An Issue at the HL7v2 field the record writer names ("PV1-19": the first PV1's field 19).
+Issue record_issue(const hl7v2::Message& m, const RecordWriter::Problem& p, Severity severity) {
+  Issue i;
+  i.severity = severity;
+  i.code = static_cast<ErrorCode>(p.code);
+  i.why = p.reason;
+  const size_t dash = p.field.find('-');
+  i.where.segment_id = p.field.substr(0, dash);
+  if (dash != std::string::npos) i.where.field = static_cast<uint32_t>(std::stoul(p.field.substr(dash + 1)));
+  for (size_t s = 0; s < m.segment_count(); ++s) {
+    if (m.segment(s).id() == i.where.segment_id) {
+      i.where.segment_index = static_cast<uint32_t>(s + 1);
+      i.where.segment_occurrence = 1;
+      break;
+    }
+  }
+  return i;
+}
+
+// (sending application, sending facility, MSH-10): the store's dedup key.
+using DedupKey = std::tuple<std::string, std::string, std::string>;
+
 std::string issues_text(const Issues& issues) {
   std::string s;
   for (const Issue& i : issues) {
@@ -95,16 +120,6 @@ std::string ledger_json(const mapping::Ledger& ledger) {
   w.EndArray();
   w.EndObject();
   return buf.GetString();
-}
-
-// The business identifiers a stored patient can be found by, strongest first.
-std::vector<std::pair<std::string, std::string>> patient_keys(const care::Patient& p) {
-  std::vector<std::pair<std::string, std::string>> keys;
-  if (p.nhs_number && !p.nhs_number->value.empty())
-    keys.emplace_back(std::string(care::codes::kNhsNumber), p.nhs_number->value);
-  for (const care::Identifier& i : p.identifiers)
-    if (!i.system.empty() && !i.value.empty()) keys.emplace_back(i.system, i.value);
-  return keys;
 }
 
 }  // namespace
@@ -227,57 +242,76 @@ std::unique_ptr<DurableIngest::Prepared> DurableIngest::prepare(const std::strin
 void DurableIngest::process(std::deque<Item>& items) {
   store::Batch batch;
   batch.messages.reserve(items.size());
-  // Patients created earlier in this batch, by business identifier, so that two messages
-  // about one new patient in one transaction make one patient with two versions' worth of
-  // changes applied in order (I3) rather than two patients.
-  std::map<std::pair<std::string, std::string>, std::string> batch_patients;
-  std::optional<store::StoreError> lookup_failed;  // a patient lookup the store could not answer
+  // Matches, merges and ids for every entity; it remembers what earlier messages of this batch
+  // wrote, so that two messages about one new patient and visit in one transaction make one of
+  // each, changed in order (I3).
+  RecordWriter writer(store_);
+  std::optional<store::StoreError> lookup_failed;  // a lookup the store could not answer
+  // The dedup keys that earlier messages of this batch will hold once committed (I2).
+  std::set<DedupKey> held_in_batch;
 
   for (size_t k = 0; k < items.size(); ++k) {
     Prepared& w = *items[k].prepared;
     store::Message& sm = w.sm;
-    if (w.record) {
-      // Accepted: give the entities their ids. Patient matching reads the store, so it stays
-      // here on the writer, in queue order.
-      std::string provenance_id = store::new_entity_id();
-      care::Reference provenance_ref;
-      provenance_ref.type = care::EntityType::kProvenance;
-      provenance_ref.id = provenance_id;
-      if (care::Patient* p = w.record->get<care::Patient>()) {
-        std::string id;
-        for (const auto& key : patient_keys(*p)) {
-          if (auto it = batch_patients.find(key); it != batch_patients.end()) {
-            id = it->second;
-            break;
-          }
-          store::Query q;
-          q.type = care::EntityType::kPatient;
-          q.identifier = key;
-          q.count = 1;
-          auto found = store_.search(q);
-          if (!found.ok()) {
-            // Guessing "new patient" here would split one person in two; treat the batch as
-            // one the store could not take (I5) instead.
-            if (!lookup_failed) lookup_failed = found.error();
-            break;
-          }
-          if (!found->entries.empty()) {
-            id = found->entries.front().id;
-            break;
-          }
-        }
-        if (id.empty()) id = store::new_entity_id();
-        for (const auto& key : patient_keys(*p)) batch_patients.emplace(key, id);
-        p->id = id;
-        p->provenance = provenance_ref;
-        sm.writes.push_back(store::EntityWrite::put(std::move(*p)));
+    const DedupKey dedup{sm.journal.sender.application, sm.journal.sender.facility, sm.journal.control_id};
+    if (w.record && !lookup_failed && !sm.journal.control_id.empty()) {
+      // A resend of an accepted message is journaled as a duplicate and none of its writes are
+      // applied, so none may be built: the RecordWriter would count them as done, and the later
+      // messages of the batch about the same entities would then expect versions that are never
+      // written (their if_version fails). Decided here, exactly as the store will: a key held in
+      // the store (received or accepted) or by an earlier accepted message of this batch.
+      bool duplicate = held_in_batch.count(dedup) != 0;
+      if (!duplicate) {
+        auto original = store_.find_journal(sm.journal.sender, sm.journal.control_id);
+        if (!original.ok())
+          lookup_failed = original.error();
+        else
+          duplicate = original->has_value();
       }
-      if (care::Provenance* prov = w.record->get<care::Provenance>()) {
-        prov->id = provenance_id;
-        sm.writes.push_back(store::EntityWrite::put(std::move(*prov)));
+      if (duplicate) {
+        w.record.reset();
+        // The store journals it as a duplicate. Should it not (the original earlier in this batch
+        // fails in apply()), it is journaled failed and the sender asked to resend, not ACKed as
+        // stored with nothing of it stored.
+        sm.journal.status = store::JournalStatus::kFailed;
+        sm.journal.reason = "taken for a resend of an accepted message, but the original was not stored; resend it";
+        w.issues.push_back(internal_error(sm.journal.reason));
+        w.outcome = AckOutcome::kError;
       }
-      w.record.reset();
     }
+    if (w.record && !lookup_failed) {
+      // Accepted by the mapping: matching reads the store, so it stays here on the writer, in
+      // queue order.
+      auto written = writer.write(std::move(*w.record));
+      if (!written.ok()) {
+        // Guessing "new" here would split one person or visit in two; treat the batch as one
+        // the store could not take (I5) instead.
+        lookup_failed = written.error();
+      } else if (written->refused) {
+        // A change the stored state cannot take (e.g. discharging a cancelled visit): AE with
+        // an ERR at the field, journaled rejected (I2), nothing of it stored.
+        Issue refused = record_issue(*w.message, *written->refused, Severity::kError);
+        sm.journal.status = store::JournalStatus::kRejected;
+        sm.journal.reason = refused.where.to_string() + ": " + refused.why;
+        w.issues.push_back(std::move(refused));
+        w.outcome = AckOutcome::kError;
+      } else if (written->failed) {
+        // The gateway cannot build a change that reads back (a stored entity it touches does not,
+        // or the merged result would not): this message fails alone, AE with the reason,
+        // journaled failed (I2); the rest of the batch goes on.
+        Issue failed = record_issue(*w.message, *written->failed, Severity::kError);
+        sm.journal.status = store::JournalStatus::kFailed;
+        sm.journal.reason = written->failed->reason;
+        w.issues.push_back(std::move(failed));
+        w.outcome = AckOutcome::kError;
+      } else {
+        for (const RecordWriter::Problem& p : written->warnings) w.issues.push_back(record_issue(*w.message, p, Severity::kWarning));
+        sm.writes = std::move(written->writes);
+      }
+    }
+    w.record.reset();
+    if (sm.journal.status == store::JournalStatus::kAccepted && !sm.journal.control_id.empty())
+      held_in_batch.insert(dedup);
     w.store_index = batch.messages.size();
     batch.messages.push_back(std::move(sm));
   }
@@ -306,6 +340,10 @@ void DurableIngest::process(std::deque<Item>& items) {
           ack = ack_for(*w.message, AckOutcome::kAccepted, {}, "duplicate of an accepted message");
           break;
         case store::JournalStatus::kFailed: {
+          if (w.outcome != AckOutcome::kAccepted) {  // failed before the store: w.issues say why
+            ack = ack_for(*w.message, w.outcome, w.issues, issues_text(w.issues));
+            break;
+          }
           Issues issues{internal_error("the store refused the message's changes: " + o.reason)};
           ack = ack_for(*w.message, AckOutcome::kError, issues, o.reason);
           break;

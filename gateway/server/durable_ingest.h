@@ -9,19 +9,26 @@
 //      holds the message's journal entry (and, when accepted, its entity writes). With the
 //      SQLite store that commit is fsynced (synchronous=FULL).
 //  I2. Every message that reaches the writer gets a journal entry: accepted, rejected (with
-//      the reason: parse error, structural error, failed required mapping rule, no profile),
-//      duplicate (same sending application, facility and MSH-10: ACKed again, nothing
-//      changes) or failed (the store refused its writes).
+//      the reason: parse error, structural error, failed required mapping rule, no profile,
+//      a change the stored state refuses such as discharging a cancelled visit: AE),
+//      duplicate (same sending application, facility and MSH-10 as a message accepted before,
+//      stored or earlier in the batch: ACKed again, nothing changes, and no writes are built for
+//      it, so the later messages of the batch build on versions that are really written) or
+//      failed (the store refused its writes, or the change would not read back: a stored entity
+//      it touches fails the model's checks, or the merged result would; that message alone).
 //  I3. One writer thread takes messages in submission order, so one connection's messages,
 //      and the changes to one patient across connections, are applied in the order submitted.
+//      Within a batch too: the RecordWriter of the batch builds each message's changes on the
+//      versions the earlier messages of the batch wrote (entities created earlier in the batch
+//      are found, not created twice), for every entity type.
 //  I4. Group commit: everything queued when the writer wakes (up to max_batch) shares one
 //      transaction and one fsync.
 //  I5. When the store cannot commit at all (disk full, I/O error), nothing is journaled and
 //      each message gets AR (CR in enhanced mode) with error 207, asking the sender to resend.
 //
-// Patients are matched to what is stored by business identifier (the NHS number, then each
-// local identifier): a match becomes a new version of the stored patient, otherwise a new
-// patient is created. Other entities the profiles produce are written as new entities for now.
+// Every entity the profiles produce is matched to what is stored, merged with it and given its
+// id by RecordWriter (record_writer.h: the matching keys, the merge rules, the encounter state
+// machine and A40 merges): a match becomes a new version, otherwise a new entity is created.
 //
 // Threading: submit() may be called from any thread, and parses, validates and maps the message
 // on that thread before queueing it (nothing there reads the store, so I1-I5 are unaffected:

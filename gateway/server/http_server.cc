@@ -49,6 +49,15 @@ constexpr size_t kLingerBytes = size_t{16} << 20;
 
 class HttpSession;
 
+// A Respond may be called, kept or destroyed on any thread, even after the server is gone (a
+// handler's worker finishing late). So it holds no strong reference to its session: the last
+// release would destroy the socket and reach HttpShared outside their lifetime. It posts only
+// while this gate is open, under its lock; stop() closes it.
+struct ReplyGate {
+  std::mutex mutex;
+  bool open = true;  // GUARDED_BY(mutex)
+};
+
 struct HttpShared {
   HttpShared(HttpServerOptions o, const HttpApp& a, ServerMetrics& m) : options(std::move(o)), app(a), metrics(m) {}
 
@@ -58,6 +67,7 @@ struct HttpShared {
   std::mutex mutex;
   std::map<uint64_t, std::weak_ptr<HttpSession>> sessions;  // GUARDED_BY(mutex)
   std::atomic<bool> draining{false};
+  const std::shared_ptr<ReplyGate> gate = std::make_shared<ReplyGate>();
 
   void add(uint64_t id, std::weak_ptr<HttpSession> s) {
     std::lock_guard lock(mutex);
@@ -91,6 +101,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void run() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->on_run(); }); }
   void drain() { net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_drain(); }); }
   void force_close() { net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); }); }
+  // After stop() joined the I/O threads: a session still waiting for the app lets go of itself.
+  void release_after_stop() { awaiting_app_.reset(); }
 
  private:
   void on_run() {
@@ -185,10 +197,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     version_ = req.version();
     head_ = req.method() == http::verb::head;
     busy_ = true;
-    // The app may answer from any thread (an ingest completing after a commit): hop back onto
-    // this connection's strand before touching the stream.
-    shared_.app.handle(std::move(request), [self = shared_from_this()](HttpResponse response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+    // No I/O is pending while the app works, so the session holds itself until the answer
+    // (or close()); the Respond gets only a weak handle (see ReplyGate).
+    awaiting_app_ = shared_from_this();
+    shared_.app.handle(std::move(request), [weak = weak_from_this(), gate = shared_.gate](HttpResponse response) {
+      std::lock_guard lock(gate->mutex);
+      auto self = gate->open ? weak.lock() : nullptr;
+      if (!self) return;  // stopped, or the connection is gone: nobody to answer
+      // The app may answer from any thread (an ingest completing after a commit): hop back onto
+      // this connection's strand before touching the stream. The reference goes with the handler.
+      auto strand = self->stream_.get_executor();
+      net::post(strand, [self = std::move(self), response = std::move(response)]() mutable {
+        self->awaiting_app_.reset();
         self->do_write(std::move(response));
       });
     });
@@ -258,6 +278,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    awaiting_app_.reset();  // a late answer finds the session gone (we run in a handler holding it)
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
@@ -272,6 +293,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const uint64_t id_;
   std::string peer_;
   const bool reject_;
+  std::shared_ptr<HttpSession> awaiting_app_;  // set while the app has the request
   std::array<char, 16384> linger_buf_{};
   size_t lingered_ = 0;
   unsigned version_ = 11;
@@ -382,6 +404,11 @@ void HttpServer::stop() {
   Impl& m = *impl_;
   if (m.stopped) return;
   m.stopped = true;
+  {
+    // From here on an answer from the app is dropped: what is left is being cut.
+    std::lock_guard lock(m.shared.gate->mutex);
+    m.shared.gate->open = false;
+  }
   if (m.threads.empty()) return;
   if (!m.shared.draining) begin_shutdown();
   m.for_each_session([](HttpSession& s) { s.force_close(); });
@@ -390,6 +417,8 @@ void HttpServer::stop() {
   m.io.stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
+  // Sessions whose force_close did not run are released here, while the io_context exists.
+  m.for_each_session([](HttpSession& s) { s.release_after_stop(); });
 }
 
 }  // namespace midhurst::server

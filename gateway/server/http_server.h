@@ -16,7 +16,8 @@
 // connections; busy ones close after their response. stop() closes what is left and joins.
 //
 // Threading: start/begin_shutdown/stop from one controlling thread; connections() anywhere.
-// The HttpApp (and what its handlers use) must outlive the server.
+// The HttpApp (and what its handlers use) must outlive the server. The server's Respond may be
+// kept, called or destroyed on any thread, also after stop() (it is then ignored).
 #pragma once
 
 #include <memory>

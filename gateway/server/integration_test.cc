@@ -228,5 +228,72 @@ TEST_CASE("http: shutdown lets a request in progress finish", "[http][integratio
   CHECK_FALSE(Connection(s.port).connected());
 }
 
+// A handler's worker may hold on to its Respond after answering, or answer after stop(), and
+// drop its copy only once the gateway is gone. Neither may reach the server's freed state
+// (the sanitizer build reports it if they do).
+Route keeping_route(std::string pattern, bool answer, std::mutex& mutex, Respond& kept) {
+  Route r;
+  r.method = "GET";
+  r.pattern = std::move(pattern);
+  r.public_route = true;
+  r.fhir = false;
+  r.handler = [answer, &mutex, &kept](const HttpRequest&, const RequestContext&, Respond respond) {
+    std::lock_guard lock(mutex);
+    kept = respond;
+    if (!answer) return;
+    HttpResponse done;
+    done.body = "done";
+    respond(std::move(done));
+  };
+  return r;
+}
+
+TEST_CASE("http: a Respond released after the gateway is gone does not touch it", "[http][integration]") {
+  std::mutex mutex;
+  Respond kept;
+  GatewayHooks hooks;
+  hooks.add_routes = [&](HttpApp& app) { app.add(keeping_route("/kept", true, mutex, kept)); };
+  {
+    Running s(test_config(), hooks);
+    HttpReply reply = http(s.port, "GET", "/kept");
+    CHECK(reply.status == 200);
+    CHECK(reply.body == "done");
+  }
+  std::lock_guard lock(mutex);
+  CHECK(kept != nullptr);
+  kept = nullptr;  // the last copy
+}
+
+TEST_CASE("http: an answer after stop() is dropped", "[http][integration]") {
+  std::mutex mutex;
+  Respond kept;
+  GatewayHooks hooks;
+  hooks.add_routes = [&](HttpApp& app) { app.add(keeping_route("/held", false, mutex, kept)); };
+  Config c = test_config();
+  c.shutdown_grace = std::chrono::seconds(0);
+  {
+    Running s(c, hooks);
+    HttpReply reply;
+    std::thread client([&] { reply = http(s.port, "GET", "/held"); });
+    bool arrived = false;
+    for (int i = 0; i < 500 && !arrived; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::lock_guard lock(mutex);
+      arrived = kept != nullptr;
+    }
+    s.gateway.shutdown();  // no grace: the connection waiting for its answer is cut
+    client.join();
+    REQUIRE(arrived);
+    CHECK(reply.status == 0);
+    CHECK(s.gateway.server_metrics().connections.with({"http"}).value() == 0);
+    std::lock_guard lock(mutex);
+    HttpResponse late;
+    late.body = "too late";
+    kept(std::move(late));  // the HttpApp still exists; the server is stopped
+  }
+  std::lock_guard lock(mutex);
+  kept = nullptr;
+}
+
 }  // namespace
 }  // namespace midhurst::server

@@ -355,5 +355,24 @@ TEST_CASE("mllp: shutdown lets in-flight messages finish, then closes", "[mllp]"
   CHECK_FALSE(late.connected());  // no longer accepting
 }
 
+TEST_CASE("mllp: a done called after stop() is dropped and does not reach the server", "[mllp]") {
+  HeldIngest held;  // outlives the server, as an Ingest must
+  {
+    Mllp m({}, &held);
+    Connection conn(m.port);
+    REQUIRE(conn.send(frame(adt_message("L1"))));
+    REQUIRE(held.wait_for(1));
+    m.server->stop();  // L1 is unanswered: its connection is cut
+    bool eof = false;
+    conn.read_frame(&eof);
+    CHECK(eof);
+    CHECK(m.registry.expose().find("midhurst_hl7v2_messages_total{transport=\"mllp\",status=\"dropped\"} 1") !=
+          std::string::npos);
+  }
+  // The server is gone: the ingest answers now and only then drops its `done`.
+  held.complete(0);
+  CHECK(held.held() == 0);
+}
+
 }  // namespace
 }  // namespace midhurst::server

@@ -54,6 +54,15 @@ constexpr uint64_t kLingerBytes = uint64_t{16} << 20;
 
 class MllpSession;
 
+// An Ingest's `done` may be called, kept or destroyed on any thread, even after the server is
+// gone. So it holds no strong reference to its session: the last release would destroy the
+// socket and reach MllpShared outside their lifetime. It posts only while this gate is open,
+// under its lock; stop() closes it.
+struct AckGate {
+  std::mutex mutex;
+  bool open = true;  // GUARDED_BY(mutex)
+};
+
 // What the listener and every session share. Outlives the io_context's handlers (see Impl).
 struct MllpShared {
   MllpShared(MllpServerOptions o, Ingest& i, ServerMetrics& m) : options(std::move(o)), ingest(i), metrics(m) {}
@@ -64,6 +73,7 @@ struct MllpShared {
   std::mutex mutex;
   std::map<uint64_t, std::weak_ptr<MllpSession>> sessions;  // GUARDED_BY(mutex)
   std::atomic<bool> draining{false};
+  const std::shared_ptr<AckGate> gate = std::make_shared<AckGate>();
 
   void add(uint64_t id, std::weak_ptr<MllpSession> s) {
     std::lock_guard lock(mutex);
@@ -253,25 +263,25 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     source.peer = peer_;
     source.connection_id = id_;
     source.sequence = next_seq_;
-    // `done` may run on any thread, now or later: it only posts back to this strand. It
-    // holds the session, so the session lives until every message it submitted is answered.
+    // `done` may run on any thread, now or later: it only posts back to this strand. It gets
+    // a weak handle (see AckGate); while the connection is open, the idle timer's pending wait
+    // keeps the session alive, and once closed there is nobody to write the ACK to.
     shared_.ingest.submit(std::move(frame), std::move(source),
-                          [self = shared_from_this(), seq = next_seq_](std::string ack) {
-                            net::post(self->socket_.get_executor(), [self, seq, ack = std::move(ack)]() mutable {
+                          [weak = weak_from_this(), gate = shared_.gate, seq = next_seq_](std::string ack) {
+                            std::lock_guard lock(gate->mutex);
+                            auto self = gate->open ? weak.lock() : nullptr;
+                            if (!self) return;  // stopped, or closed and gone (counted in close())
+                            auto strand = self->socket_.get_executor();
+                            net::post(strand, [self = std::move(self), seq, ack = std::move(ack)]() mutable {
                               self->on_ack(seq, std::move(ack));
                             });
                           });
   }
 
   void on_ack(uint64_t seq, std::string ack) {
+    if (closed_) return;  // its slot was counted as dropped in close()
     for (auto it = slots_.begin(); it != slots_.end(); ++it) {
       if (it->seq != seq) continue;
-      if (closed_) {
-        // The connection went before this answer: nobody to write it to.
-        shared_.metrics.hl7v2_messages.with({"mllp", "dropped"}).inc();
-        slots_.erase(it);
-        return;
-      }
       it->done = true;
       it->ack = std::move(ack);
       break;
@@ -387,16 +397,11 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     error_code ignored;
     timer_.cancel();
     socket_.close(ignored);
-    // Answered messages whose ACK cannot be written now; unanswered ones are counted when
-    // their `done` arrives (on_ack).
-    for (auto it = slots_.begin(); it != slots_.end();) {
-      if (it->done) {
-        shared_.metrics.hl7v2_messages.with({"mllp", "dropped"}).inc();
-        it = slots_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    // Every message whose ACK cannot be written now, answered or not: a `done` arriving later
+    // may find the session gone, so it is counted here.
+    if (!slots_.empty())
+      shared_.metrics.hl7v2_messages.with({"mllp", "dropped"}).inc(static_cast<double>(slots_.size()));
+    slots_.clear();
     log_info("mllp.connection_closed", {{"peer", peer_}, {"connection", id_}, {"reason", why},
                                         {"messages", next_seq_}, {"framing_errors", decoder_.stats().errors}});
     shared_.remove(id_);
@@ -534,6 +539,11 @@ void MllpServer::stop() {
   Impl& m = *impl_;
   if (m.stopped) return;
   m.stopped = true;
+  {
+    // From here on an ACK from the ingest is dropped: what is left is being cut.
+    std::lock_guard lock(m.shared.gate->mutex);
+    m.shared.gate->open = false;
+  }
   if (m.threads.empty()) return;
   if (!m.shared.draining) begin_shutdown();
   m.for_each_session([](MllpSession& s) { s.force_close(); });

@@ -21,7 +21,8 @@
 // is left and joins the I/O threads.
 //
 // Threading: start/begin_shutdown/stop from one controlling thread; connections() anywhere.
-// The Ingest must outlive the server, and must not call a `done` after stop() returned.
+// The Ingest must outlive the server. A `done` may be kept, called or destroyed on any thread,
+// also after stop() (it is then ignored): it does not keep the connection's session.
 #pragma once
 
 #include <memory>

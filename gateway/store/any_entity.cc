@@ -65,7 +65,7 @@ std::string new_entity_id() {
   }
   // Version 7 (RFC 9562): the top 48 bits are the Unix time in milliseconds, the rest random.
   // Time-ordered ids make a new entity's rows land at the end of every (type, id)-keyed B-tree
-  // (entity_current, entity_version's unique key, the five idx_* owner indexes), so a group
+  // (entity_current, entity_version's unique key, idx_term's owner index), so a group
   // commit dirties a few tail pages instead of one random page per tree per message, which
   // cut the pages each commit writes to the WAL. Ids stay unique, opaque and 36 characters;
   // they do reveal their creation time, as any v7 UUID does.

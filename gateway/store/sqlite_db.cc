@@ -50,6 +50,14 @@ Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
   sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Stmt& Stmt::bind_ref(int i, std::string_view text) {
+  sqlite3_bind_text(s_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+Stmt& Stmt::bind_blob_ref(int i, std::string_view bytes) {
+  sqlite3_bind_blob(s_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+  return *this;
+}
 Stmt& Stmt::bind_null(int i) {
   sqlite3_bind_null(s_, i);
   return *this;
@@ -113,6 +121,12 @@ StoreResult<Stmt> Connection::prepare(std::string_view sql) {
   if (!keep) return Stmt(s, this, /*owned=*/true);
   cache_.emplace(std::string(sql), s);
   return Stmt(s, this);
+}
+
+StoreStatus Connection::run(std::string_view sql) {
+  auto s = prepare(sql);
+  if (!s.ok()) return err(s.error());
+  return s->run();
 }
 
 StoreStatus Connection::exec(std::string_view sql) {

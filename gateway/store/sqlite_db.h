@@ -43,6 +43,16 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
   Stmt& bind_blob(int i, std::string_view bytes);
+  // Binds without copying (SQLITE_STATIC), for the write path's hot statements: the bytes must
+  // stay valid and unchanged until the statement is stepped and this Stmt destroyed.
+  Stmt& bind_ref(int i, std::string_view text);
+  Stmt& bind_blob_ref(int i, std::string_view bytes);
+  template <class... A>
+  Stmt& bind_all_ref(const A&... args) {
+    int i = 0;
+    (bind_ref(++i, std::string_view(args)), ...);
+    return *this;
+  }
   Stmt& bind_null(int i);
   // Binds args to parameters 1..n in order.
   template <class... A>
@@ -79,8 +89,11 @@ class Connection {
   // builds its SQL from the query's shape, and shapes are few, but a pathological caller must not
   // grow it forever; past the bound, new statements are prepared per use and finalised after.
   StoreResult<Stmt> prepare(std::string_view sql);
-  // Runs one or more statements without caching (schema, pragmas, transaction control).
+  // Runs one or more statements without caching (schema, pragmas).
   StoreStatus exec(std::string_view sql);
+  // Runs one statement through the cache: for the transaction control that apply() repeats for
+  // every batch and message (BEGIN, SAVEPOINT, RELEASE, COMMIT), which exec would parse each time.
+  StoreStatus run(std::string_view sql);
   // A StoreError for the connection's last error, saying what was being done.
   StoreError error(std::string_view what) const;
   StoreError error_from(int rc, std::string_view what) const;

@@ -1,6 +1,8 @@
 // SqliteStore: entity versions (write path inside apply(), and read, vread, history), the search
 // index rows that follow each write, and A40 merge links.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "store/cursor.h"
 #include "store/sqlite_rows.h"
@@ -111,54 +113,73 @@ StoreResult<SqliteStore::WriteOutcome> SqliteStore::write_entity(const EntityWri
   return WriteOutcome(WrittenVersion{w.type, id, version, now, !w.entity});
 }
 
+namespace {
+
+// One idx_term row of an entity, less its (type, id): what write_index compares between versions.
+struct TermRow {
+  char kind;  // FORMAT.md, idx_term: i s d t r
+  std::string param, a, b;
+  auto operator<=>(const TermRow&) const = default;
+};
+
+// The rows of `terms`, sorted and without repeats (the table's key holds a term once).
+std::vector<TermRow> term_rows(const IndexTerms& terms) {
+  std::vector<TermRow> rows;
+  rows.reserve(terms.identifiers.size() + terms.strings.size() + terms.dates.size() +
+               terms.tokens.size() + terms.refs.size());
+  for (const auto& t : terms.identifiers) rows.push_back({'i', "identifier", t.value, t.system});
+  for (const auto& t : terms.strings) rows.push_back({'s', t.param, t.value, ""});
+  for (const auto& t : terms.dates) rows.push_back({'d', t.param, t.lo, t.hi});
+  for (const auto& t : terms.tokens) rows.push_back({'t', t.param, t.code, t.system});
+  for (const auto& t : terms.refs)
+    rows.push_back({'r', t.param, t.target_id, std::string(type_name(t.target_type))});
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+}  // namespace
+
 StoreStatus SqliteStore::write_index(care::EntityType type, const std::string& id,
                                      const IndexTerms* terms, bool existed) {
   const std::string tname(type_name(type));
-  // Index rows describe the current version only: drop the previous version's rows first.
-  // A new entity has none (E3: entity_current rows are never removed), and most ingest writes
-  // are new entities (every message's Provenance), so the lookups are skipped for it.
-  if (existed)
-  for (const char* sql : {"DELETE FROM idx_identifier WHERE type=? AND id=?",
-                          "DELETE FROM idx_string WHERE type=? AND id=?",
-                          "DELETE FROM idx_date WHERE type=? AND id=?",
-                          "DELETE FROM idx_token WHERE type=? AND id=?",
-                          "DELETE FROM idx_ref WHERE type=? AND id=?"}) {
-    auto q = writer_->prepare(sql);
+  std::vector<TermRow> next = terms ? term_rows(*terms) : std::vector<TermRow>();
+  // The rows the entity has now (E3: those of its previous version). Most updates do not change
+  // a search term (an ADT A08 repeats the demographics), so only the difference is written:
+  // often nothing. A new entity has no rows (entity_current rows are never removed), and most
+  // ingest writes are new entities (every message's Provenance), so the read is skipped for it.
+  std::vector<TermRow> old;
+  if (existed) {
+    auto q = writer_->prepare("SELECT kind, param, a, b FROM idx_term WHERE type=? AND id=?");
     if (!q.ok()) return err(q.error());
     q->bind_all(tname, id);
-    if (auto s = q->run(); !s.ok()) return s;
+    for (;;) {
+      auto row = q->next();
+      if (!row.ok()) return err(row.error());
+      if (!*row) break;
+      const std::string kind = q->text(0);
+      old.push_back({kind.empty() ? '?' : kind[0], q->text(1), q->text(2), q->text(3)});
+    }
+    std::sort(old.begin(), old.end());
   }
-  if (!terms) return {};
-  for (const auto& t : terms->identifiers) {
-    auto q = writer_->prepare("INSERT INTO idx_identifier(type, id, system, value) VALUES(?,?,?,?)");
-    if (!q.ok()) return err(q.error());
-    q->bind_all(tname, id, t.system, t.value);
-    if (auto s = q->run(); !s.ok()) return s;
-  }
-  for (const auto& t : terms->strings) {
-    auto q = writer_->prepare("INSERT INTO idx_string(type, id, param, value) VALUES(?,?,?,?)");
-    if (!q.ok()) return err(q.error());
-    q->bind_all(tname, id, t.param, t.value);
-    if (auto s = q->run(); !s.ok()) return s;
-  }
-  for (const auto& t : terms->dates) {
-    auto q = writer_->prepare("INSERT INTO idx_date(type, id, param, lo, hi) VALUES(?,?,?,?,?)");
-    if (!q.ok()) return err(q.error());
-    q->bind_all(tname, id, t.param, t.lo, t.hi);
-    if (auto s = q->run(); !s.ok()) return s;
-  }
-  for (const auto& t : terms->tokens) {
-    auto q = writer_->prepare("INSERT INTO idx_token(type, id, param, system, code) VALUES(?,?,?,?,?)");
-    if (!q.ok()) return err(q.error());
-    q->bind_all(tname, id, t.param, t.system, t.code);
-    if (auto s = q->run(); !s.ok()) return s;
-  }
-  for (const auto& t : terms->refs) {
-    auto q = writer_->prepare(
-        "INSERT INTO idx_ref(type, id, param, target_type, target_id) VALUES(?,?,?,?,?)");
-    if (!q.ok()) return err(q.error());
-    q->bind_all(tname, id, t.param, std::string(type_name(t.target_type)), t.target_id);
-    if (auto s = q->run(); !s.ok()) return s;
+  std::size_t i = 0, j = 0;
+  while (i < old.size() || j < next.size()) {
+    if (j == next.size() || (i < old.size() && old[i] < next[j])) {
+      const TermRow& t = old[i++];
+      auto q = writer_->prepare(
+          "DELETE FROM idx_term WHERE kind=? AND type=? AND param=? AND a=? AND b=? AND id=?");
+      if (!q.ok()) return err(q.error());
+      q->bind_all_ref(std::string_view(&t.kind, 1), tname, t.param, t.a, t.b, id);
+      if (auto s = q->run(); !s.ok()) return s;
+    } else if (i == old.size() || next[j] < old[i]) {
+      const TermRow& t = next[j++];
+      auto q = writer_->prepare("INSERT INTO idx_term(kind, type, param, a, b, id) VALUES(?,?,?,?,?,?)");
+      if (!q.ok()) return err(q.error());
+      q->bind_all_ref(std::string_view(&t.kind, 1), tname, t.param, t.a, t.b, id);
+      if (auto s = q->run(); !s.ok()) return s;
+    } else {
+      ++i, ++j;  // unchanged
+    }
   }
   return {};
 }

@@ -110,9 +110,42 @@ constexpr std::string_view kV2[] = {
     "CREATE INDEX patient_link_survivor ON patient_link(survivor_id)",
 };
 
+// --- Migration 3: one search index table instead of five. ---
+// Each of the five idx_* tables was a rowid table with two indexes, so a search term cost three
+// B-tree inserts (and three B-trees dirtied per kind per commit). idx_term is clustered on the
+// search key (WITHOUT ROWID) with one owner index: two inserts per term, two B-trees in all.
+// `kind` keeps the five families apart: i identifier (a value, b system), s string (a normalised
+// value), d date (a lo, b hi), t token (a code, b system), r reference (a target id, b target type).
+// Its CHECK is not written `kind IN (...)`: SQLite evaluates an IN list of more than two values
+// by building an ephemeral table on every INSERT, which cost more than the insert itself.
+constexpr std::string_view kV3[] = {
+    R"(CREATE TABLE idx_term(
+         kind TEXT NOT NULL CHECK(length(kind) = 1 AND instr('isdtr', kind) > 0),
+         type TEXT NOT NULL,
+         param TEXT NOT NULL,
+         a TEXT NOT NULL,
+         b TEXT NOT NULL,
+         id TEXT NOT NULL,
+         PRIMARY KEY(kind, type, param, a, b, id)) WITHOUT ROWID)",
+    "CREATE INDEX idx_term_owner ON idx_term(type, id)",
+    // OR IGNORE: the old tables could hold one term twice (a given name repeated); the key holds
+    // it once, and search never depended on the count.
+    "INSERT OR IGNORE INTO idx_term SELECT 'i', type, 'identifier', value, system, id FROM idx_identifier",
+    "INSERT OR IGNORE INTO idx_term SELECT 's', type, param, value, '', id FROM idx_string",
+    "INSERT OR IGNORE INTO idx_term SELECT 'd', type, param, lo, hi, id FROM idx_date",
+    "INSERT OR IGNORE INTO idx_term SELECT 't', type, param, code, system, id FROM idx_token",
+    "INSERT OR IGNORE INTO idx_term SELECT 'r', type, param, target_id, target_type, id FROM idx_ref",
+    "DROP TABLE idx_identifier",
+    "DROP TABLE idx_string",
+    "DROP TABLE idx_date",
+    "DROP TABLE idx_token",
+    "DROP TABLE idx_ref",
+};
+
 constexpr Migration kMigrations[] = {
     {1, "journal, versioned entities, search indexes, outbox, audit", kV1},
     {2, "A40 merge links (patient_link)", kV2},
+    {3, "one clustered search index table (idx_term)", kV3},
 };
 
 }  // namespace

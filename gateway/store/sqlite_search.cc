@@ -62,13 +62,22 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   }
   if (q.identifier) {
     const auto& [system, value] = *q.identifier;
-    std::string sys = system.empty() ? "" : " AND i.system=?";
+    std::string sys = system.empty() ? "" : " AND i.b=?";
     if (q.type == care::EntityType::kPatient) {
       // A40: an identifier of a merged-away record finds its survivor (patient_link, INV M1).
-      sql->text += " AND c.id IN (SELECT coalesce(l.survivor_id, i.id) FROM idx_identifier i "
-                   "LEFT JOIN patient_link l ON l.old_id=i.id WHERE i.type=? AND i.value=?" + sys + ")";
+      sql->text += " AND c.id IN (SELECT coalesce(l.survivor_id, i.id) FROM idx_term i "
+                   "LEFT JOIN patient_link l ON l.old_id=i.id WHERE i.kind='i' AND i.type=? AND "
+                   "i.param='identifier' AND i.a=?" + sys + ")";
+    } else if (!q.patient.empty()) {
+      // With a patient too (the ingest's "this patient's encounter with this visit number"),
+      // the patient's few entities drive the search and each is checked by key. As an IN list,
+      // SQLite would collect every entity holding the identifier on each call, and a value many
+      // patients share (a reused visit number) made that grow with the store.
+      sql->text += " AND EXISTS (SELECT 1 FROM idx_term i WHERE i.kind='i' AND i.type=? AND "
+                   "i.param='identifier' AND i.a=?" + sys + " AND i.id=c.id)";
     } else {
-      sql->text += " AND c.id IN (SELECT i.id FROM idx_identifier i WHERE i.type=? AND i.value=?" + sys + ")";
+      sql->text += " AND c.id IN (SELECT i.id FROM idx_term i WHERE i.kind='i' AND i.type=? AND "
+                   "i.param='identifier' AND i.a=?" + sys + ")";
     }
     sql->args.push_back(type);
     sql->args.push_back(value);
@@ -76,23 +85,24 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   }
   if (!q.patient.empty()) {
     // Entities of the patient and of every record merged into it.
-    sql->add("c.id IN (SELECT r.id FROM idx_ref r WHERE r.type=? AND r.param='patient' AND "
-             "r.target_id IN (SELECT ? UNION SELECT old_id FROM patient_link WHERE survivor_id=?))",
+    sql->add("c.id IN (SELECT r.id FROM idx_term r WHERE r.kind='r' AND r.type=? AND "
+             "r.param='patient' AND "
+             "r.a IN (SELECT ? UNION SELECT old_id FROM patient_link WHERE survivor_id=?))",
              {type, q.patient, q.patient});
   }
   for (const auto& [param, target] : q.references)
-    sql->add("c.id IN (SELECT r.id FROM idx_ref r WHERE r.type=? AND r.param=? AND r.target_id=?)",
+    sql->add("c.id IN (SELECT r.id FROM idx_term r WHERE r.kind='r' AND r.type=? AND r.param=? AND r.a=?)",
              {type, param, target});
   for (const auto& [param, value] : {std::pair<const char*, const std::string*>{"name", &q.name},
                                      {"family", &q.family}, {"given", &q.given}}) {
     if (value->empty()) continue;
     std::string lo = normalise_text(*value), hi = prefix_successor(lo);
     if (hi.empty()) {
-      sql->add("c.id IN (SELECT s.id FROM idx_string s WHERE s.type=? AND s.param=? AND s.value>=?)",
+      sql->add("c.id IN (SELECT s.id FROM idx_term s WHERE s.kind='s' AND s.type=? AND s.param=? AND s.a>=?)",
                {type, param, lo});
     } else {
-      sql->add("c.id IN (SELECT s.id FROM idx_string s WHERE s.type=? AND s.param=? AND "
-               "s.value>=? AND s.value<?)", {type, param, lo, hi});
+      sql->add("c.id IN (SELECT s.id FROM idx_term s WHERE s.kind='s' AND s.type=? AND s.param=? AND "
+               "s.a>=? AND s.a<?)", {type, param, lo, hi});
     }
   }
   for (const auto& [param, dates] : {std::pair<const char*, const std::vector<DateParam>*>{
@@ -100,10 +110,10 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
     for (const DateParam& d : *dates) {
       auto range = date_range(d.value);
       if (!range) return err(invalid(std::string("bad ") + param + " value '" + d.value + "'"));
-      sql->text += " AND c.id IN (SELECT d.id FROM idx_date d WHERE d.type=? AND d.param=? AND ";
+      sql->text += " AND c.id IN (SELECT d.id FROM idx_term d WHERE d.kind='d' AND d.type=? AND d.param=? AND ";
       sql->args.push_back(type);
       sql->args.push_back(param);
-      sql->text += date_condition(d.prefix, "d.lo", "d.hi", *range, &sql->args) + ")";
+      sql->text += date_condition(d.prefix, "d.a", "d.b", *range, &sql->args) + ")";
     }
   }
   for (const DateParam& d : q.last_updated) {
@@ -115,11 +125,11 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   if (!q.gender.empty()) tokens.push_back({"gender", "", q.gender});
   for (const TokenParam& t : tokens) {
     if (t.system.empty()) {
-      sql->add("c.id IN (SELECT t.id FROM idx_token t WHERE t.type=? AND t.param=? AND t.code=?)",
+      sql->add("c.id IN (SELECT t.id FROM idx_term t WHERE t.kind='t' AND t.type=? AND t.param=? AND t.a=?)",
                {type, t.param, t.code});
     } else {
-      sql->add("c.id IN (SELECT t.id FROM idx_token t WHERE t.type=? AND t.param=? AND t.code=? "
-               "AND t.system=?)", {type, t.param, t.code, t.system});
+      sql->add("c.id IN (SELECT t.id FROM idx_term t WHERE t.kind='t' AND t.type=? AND t.param=? AND "
+               "t.a=? AND t.b=?)", {type, t.param, t.code, t.system});
     }
   }
   return {};

@@ -72,6 +72,10 @@ StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& p
   // inside the open transaction and plays no part in crash recovery (the WAL does), so memory
   // is just as safe and removes that I/O from every commit.
   if (auto s = c.exec("PRAGMA temp_store=MEMORY"); !s.ok()) return fail(s.error());
+  // The writer's page cache holds every page a transaction dirties until it commits; past the
+  // default 2 MiB, a big group commit (or a bulk load) spills pages to the WAL mid-transaction
+  // and writes them twice. 32 MiB is an upper bound, allocated only as pages are used.
+  if (auto s = c.exec("PRAGMA cache_size=-32768"); !s.ok()) return fail(s.error());
   if (auto s = sqlite::migrate(c); !s.ok()) return fail(s.error());
   c.set_faults(options.faults);
   return std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
@@ -119,12 +123,12 @@ std::string SqliteStore::now_locked() {
 StoreStatus SqliteStore::write_transaction(const std::function<StoreStatus()>& fn) {
   // IMMEDIATE takes the write lock now, so a conflict with another process shows up as a busy
   // wait here rather than as a failed upgrade halfway through.
-  if (auto s = writer_->exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (auto s = writer_->run("BEGIN IMMEDIATE"); !s.ok()) return s;
   StoreStatus s = fn();
   if (s.ok() && options_.faults && options_.faults->should_fail("commit"))
     s = err(StoreError{StoreError::Code::kInjected, "injected fault before commit"});
-  if (s.ok()) s = writer_->exec("COMMIT");
-  if (!s.ok()) (void)writer_->exec("ROLLBACK");  // fails harmlessly when COMMIT already ended it
+  if (s.ok()) s = writer_->run("COMMIT");
+  if (!s.ok()) (void)writer_->run("ROLLBACK");  // fails harmlessly when COMMIT already ended it
   return s;
 }
 
@@ -138,30 +142,46 @@ StoreResult<BatchResult> SqliteStore::apply(const Batch& batch) {
 
   std::lock_guard<std::mutex> lock(write_mu_);
   const std::string now = now_locked();
-  StoreStatus s = write_transaction([&]() -> StoreStatus {
-    for (std::size_t i = 0; i < batch.messages.size(); ++i) {
-      const Message& m = batch.messages[i];
-      MessageOutcome& out = result.messages[i];
-      // A savepoint per message: a message whose writes fail is undone alone, and journaled as
-      // failed, without failing the other messages of the group commit.
-      if (auto sp = writer_->exec("SAVEPOINT message"); !sp.ok()) return sp;
-      auto r = apply_message(m, now, &out);
-      if (!r.ok()) return err(r.error());  // the whole transaction is rolled back
-      if (!r->empty()) {
-        if (auto rb = writer_->exec("ROLLBACK TO message"); !rb.ok()) return rb;
+  // A message whose writes fail must be undone alone (J3), which takes a savepoint per message;
+  // but a savepoint makes SQLite copy every page the message touches into a statement journal,
+  // a cost paid by every message for a failure that is rare. So a batch is first applied
+  // without savepoints; if one of its messages fails, that whole attempt is rolled back and the
+  // batch is applied again with a savepoint per message. Both attempts use the same `now`, and
+  // nothing outside the transaction changes, so the retry is the same as a first try would be.
+  bool failed_message = false;
+  auto attempt = [&](bool savepoints) {
+    return write_transaction([&]() -> StoreStatus {
+      for (std::size_t i = 0; i < batch.messages.size(); ++i) {
+        const Message& m = batch.messages[i];
+        MessageOutcome& out = result.messages[i];
         out = MessageOutcome{};
-        out.status = JournalStatus::kFailed;
-        out.reason = *r;
-        auto seq = insert_journal(m.journal, JournalStatus::kFailed, *r, 0, now);
-        if (!seq.ok()) return err(seq.error());
-        out.journal_seq = *seq;
+        if (savepoints)
+          if (auto sp = writer_->run("SAVEPOINT message"); !sp.ok()) return sp;
+        auto r = apply_message(m, now, &out);
+        if (!r.ok()) return err(r.error());  // the whole transaction is rolled back
+        if (!r->empty()) {
+          if (!savepoints) {
+            failed_message = true;
+            return err(StoreError{StoreError::Code::kConflict, "a message failed: retry with savepoints"});
+          }
+          if (auto rb = writer_->run("ROLLBACK TO message"); !rb.ok()) return rb;
+          out = MessageOutcome{};
+          out.status = JournalStatus::kFailed;
+          out.reason = *r;
+          auto seq = insert_journal(m.journal, JournalStatus::kFailed, *r, 0, now);
+          if (!seq.ok()) return err(seq.error());
+          out.journal_seq = *seq;
+        }
+        if (savepoints)
+          if (auto rel = writer_->run("RELEASE message"); !rel.ok()) return rel;
       }
-      if (auto rel = writer_->exec("RELEASE message"); !rel.ok()) return rel;
-    }
-    for (const AuditRecord& a : batch.audit)
-      if (auto st = insert_audit(a, now); !st.ok()) return st;
-    return {};
-  });
+      for (const AuditRecord& a : batch.audit)
+        if (auto st = insert_audit(a, now); !st.ok()) return st;
+      return {};
+    });
+  };
+  StoreStatus s = attempt(/*savepoints=*/false);
+  if (!s.ok() && failed_message) s = attempt(/*savepoints=*/true);
   if (!s.ok()) return err(s.error());
   return result;
 }
@@ -234,7 +254,7 @@ StoreResult<std::int64_t> SqliteStore::insert_journal(const JournalEntry& e, Jou
   q->bind_all(payload_kind_name(e.kind), e.sender.application, e.sender.facility, e.control_id,
               e.received_at.empty() ? now : e.received_at, now, journal_status_name(status), reason,
               duplicate_of, e.unmapped_json.empty() ? std::string("[]") : e.unmapped_json);
-  q->bind_blob(11, e.payload);
+  q->bind_blob_ref(11, e.payload);  // the batch outlives the statement: no copy of the payload
   q->bind(12, static_cast<std::int64_t>(e.payload.size()));
   if (auto s = q->run(); !s.ok()) return err(s.error());
   return writer_->last_insert_rowid();

@@ -106,8 +106,9 @@ class SqliteStore final : public Store {
                                            const std::string& now);
   StoreResult<WriteOutcome> write_entity(const EntityWrite& w, std::int64_t journal_seq,
                                          const std::string& provenance_id, const std::string& now);
-  // `existed`: the entity had an entity_current row before this write. When it had not, it
-  // cannot have index rows (FORMAT.md E3), so the five DELETEs are skipped.
+  // Makes the entity's idx_term rows those of `terms` (none when null), writing only the rows
+  // that differ from the current ones. `existed`: the entity had an entity_current row before
+  // this write; when it had not, it cannot have index rows (FORMAT.md E3) and none are read.
   StoreStatus write_index(care::EntityType type, const std::string& id, const IndexTerms* terms,
                           bool existed = true);
   StoreResult<std::string> update_merge_link(const care::Patient& p, std::int64_t journal_seq,

@@ -1,0 +1,94 @@
+// The care→fhir rule walker shared by the transaction path (fhir_engine.h) and the read API
+// (fhir_render.h): runs compiled rules over live care values and writes typed FHIR JSON. Internal
+// to the mapping module.
+//
+// Thread-safety: a RuleWalker is per call; the compiled rules and the context are read-only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "care/access.h"
+#include "mapping/care_fhir_rule.h"
+#include "mapping/issue.h"
+#include "mapping/profile.h"
+
+namespace midhurst::mapping::render {
+
+using Alloc = rapidjson::Document::AllocatorType;
+
+// How a care Reference is written.
+enum class RefMode : std::uint8_t {
+  kTransaction,  // business identifier → conditional `Type?identifier=S|V`, else gateway id → `Type/id`
+  kRead,         // gateway id → `Type/id`, else a logical reference {"identifier", "display"}
+};
+
+struct Context {
+  RefMode mode = RefMode::kTransaction;
+  // Indexed by care::EntityType: the FHIR resource type an entity of that type renders as
+  // (its primary rule's), "" when none.
+  const std::vector<std::string>* entity_resource = nullptr;
+  // "@referencedBy": read mode, the references given by the caller.
+  const std::vector<care::Reference>* referenced_by = nullptr;
+  // "@referencedBy": transaction mode, the fullUrls of the resources already in the Bundle.
+  const std::vector<std::string>* referenced_urls = nullptr;
+  // "@entity", transaction mode: by care::EntityType, the fullUrl of the resource the entity's
+  // primary rule put in the Bundle ("" when none yet).
+  const std::vector<std::string>* entity_urls = nullptr;
+  // When set, every care scalar a rule read is noted here (for the field ledger).
+  std::vector<const void*>* read = nullptr;
+  // ... and every care struct a rule rendered as a whole (a Reference).
+  std::vector<const void*>* read_whole = nullptr;
+};
+
+// The care→fhir profiles that apply: every non-abstract one no loaded profile extends, in load
+// order; or only `only` when given.
+std::vector<const Profile*> applicable_profiles(const ProfileSet& set, std::string_view only);
+// True iff a resource rule renders its entity as a whole (its source is the entity itself).
+bool renders_whole_entity(const CareFhirRule& r);
+// The resource type of each entity type's primary rule (see Context::entity_resource).
+std::vector<std::string> entity_resource_types(const std::vector<const Profile*>& profiles);
+
+bool holds(const CareCondition& c, const void* obj, const care::StructInfo& info);
+// The first scalar a path reaches, as text ("" when none).
+std::string first_text(const care::CompiledPath& p, const void* obj, const care::StructInfo& info);
+// A care dateTime as a FHIR dateTime/instant (":00" seconds added to hh:mm).
+std::string fhir_date_time(const std::string& v);
+// Puts every object's members in FHIR definition order, resourceType first.
+void order(rapidjson::Value& v, const fhir::TypeDef& type, Alloc& a);
+
+class RuleWalker {
+ public:
+  RuleWalker(Alloc& a, MappingIssues& issues, const Context& ctx) : a_(a), issues_(issues), ctx_(ctx) {}
+  bool failed = false;
+
+  // Runs a resource rule's inner rules over one value of its source into `resource`; true when
+  // some rule wrote a value read from the record. `entity` is the entity the source starts at
+  // (for '/' paths and "@entity").
+  bool resource(const CareFhirRule& r, const void* entity, const void* value, const care::StructInfo& info,
+                rapidjson::Value& resource);
+
+  void issue(const CareFhirRule& r, bool error, hl7v2::ErrorCode code, std::string why);
+
+ private:
+  void rules(const std::vector<CareFhirRule>& rs, const void* ctx, const care::StructInfo& info,
+             rapidjson::Value& elem, bool& wrote);
+  void group(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, rapidjson::Value& elem, bool& wrote);
+  void leaf(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, rapidjson::Value& elem, bool& wrote);
+  bool reference_value(const CareFhirRule& r, const care::Reference& ref, rapidjson::Value& out);
+  void referenced_by(const CareFhirRule& r, rapidjson::Value& elem, bool& wrote);
+  bool value(const CareFhirRule& r, Item& item, const fhir::TypeDef& type, rapidjson::Value& out);
+  void note_read(const care::ValueRef& ref);
+  void self_reference(const CareFhirRule& r, rapidjson::Value& elem, bool& wrote);
+
+  const void* entity_ = nullptr;
+  const care::EntityInfo* entity_info_ = nullptr;
+
+  Alloc& a_;
+  MappingIssues& issues_;
+  const Context& ctx_;
+};
+
+}  // namespace midhurst::mapping::render

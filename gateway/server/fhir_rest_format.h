@@ -1,0 +1,51 @@
+// Content negotiation and serialisation for the FHIR REST handlers: JSON or XML, compact or
+// pretty, for resources and for OperationOutcome errors alike.
+//
+// Negotiation (https://hl7.org/fhir/R4/http.html#mime-type): `_format` wins over `Accept`.
+// JSON: application/fhir+json, application/json, json, text/json (and the R3 form
+// application/json+fhir); XML: application/fhir+xml, application/xml, text/xml, xml
+// (application/xml+fhir). In Accept, `*/*` and `application/*` mean JSON, q=0 refuses a type,
+// and the first acceptable type wins. Anything else is 406. `_pretty=true` indents either.
+//
+// Pure functions apart from the model they read; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "common/result.h"
+#include "fhir/issue.h"
+#include "fhir/model.h"
+#include "server/http_app.h"
+
+namespace midhurst::server {
+
+enum class WireFormat { kJson, kXml };
+
+struct Negotiated {
+  WireFormat format = WireFormat::kJson;
+  bool pretty = false;
+};
+
+inline constexpr std::string_view kFhirXml = "application/fhir+xml; charset=utf-8";
+
+// The format for a request with these (decoded) parameters and Accept header, or the 406
+// reason naming what was asked for.
+Result<Negotiated, std::string> negotiate_wire_format(const std::vector<std::pair<std::string, std::string>>& params,
+                                                      std::string_view accept);
+
+// A response carrying `resource` in the negotiated format. XML needs `model`; a resource the
+// model cannot write (or no model) is a 500 OperationOutcome in JSON naming the element.
+HttpResponse resource_response(int status, const rapidjson::Value& resource, const Negotiated& how,
+                               const fhir::Model* model);
+
+// An OperationOutcome with one issue, in the negotiated format.
+HttpResponse outcome_response(int status, fhir::IssueType type, std::string_view diagnostics,
+                              const Negotiated& how, const fhir::Model* model,
+                              fhir::Severity severity = fhir::Severity::kError);
+
+}  // namespace midhurst::server

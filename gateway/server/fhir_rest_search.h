@@ -1,0 +1,68 @@
+// FHIR search → store::Query: which search parameters each served resource type takes, and
+// how each is answered.
+//
+// Most parameters become criteria of the store's indexed Query (index_terms.h): _id,
+// _lastUpdated, identifier, patient/subject, the references, names, birthdate, gender, the
+// clinical date, and enum tokens whose care codes are the FHIR codes (Encounter and
+// ServiceRequest status, priority). A token whose codes the care model does not hold in FHIR
+// form (Encounter class, Observation code, Flag code, categories...) or a store criterion given
+// with several values (`,` = OR, which the store's AND-only Query cannot say) is checked on the
+// rendered resource instead (ResourceFilter). Such filtering happens after the store's page is
+// cut, so a page can hold fewer than _count matches; the keyset cursor still walks every
+// entity exactly once.
+//
+// Searches run over the care entity type that renders the resource type (its primary rule's
+// entity when there is one): a search for Flag pages over EndOfLifePlan entities and returns the
+// Flags each renders.
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "common/result.h"
+#include "fhir/search_params.h"
+#include "store/types.h"
+
+namespace midhurst::mapping {
+class FhirRenderer;
+}
+
+namespace midhurst::server {
+
+// The search parameters a resource type takes (empty when the type has no table).
+fhir::ParamKinds search_param_kinds(std::string_view resource_type);
+// Their names, sorted (for the CapabilityStatement check and error messages).
+std::vector<std::string> search_param_names(std::string_view resource_type);
+
+// A check on a rendered resource: some value of `element` matches one of `tokens`.
+struct ResourceFilter {
+  std::string param;    // for messages
+  std::string element;  // top-level element: a code, Coding, CodeableConcept or Identifier (or an array)
+  std::vector<fhir::TokenValue> tokens;
+};
+bool matches(const ResourceFilter& filter, const rapidjson::Value& resource);
+
+struct PlannedSearch {
+  store::Query query;
+  std::vector<ResourceFilter> filters;
+  std::vector<std::string> fhir_ids;  // _id: only these resource ids (empty = any)
+  bool nothing = false;               // the criteria can match nothing (an _id that is not ours)
+};
+
+// Plans a search of `resource_type` (rendered from entity type `entity`). Errors: 400 text
+// naming the parameter. `request.unknown` is the caller's business (strict or lenient).
+Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, care::EntityType entity,
+                                               const fhir::SearchRequest& request,
+                                               const mapping::FhirRenderer& renderer);
+
+// The element of a resource that holds the reference a search parameter follows (for
+// _include and _revinclude): "patient" -> {"subject", "patient", "beneficiary", "for"}, ...
+std::vector<std::string> reference_elements(std::string_view resource_type, std::string_view param);
+
+}  // namespace midhurst::server

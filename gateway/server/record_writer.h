@@ -1,0 +1,164 @@
+// RecordWriter: turns the care Record mapped from one inbound message into the store writes
+// that apply it to what is already stored — matching each entity to its stored version, filling
+// references with gateway ids, and merging where a message is partial by nature.
+//
+// One RecordWriter serves one group-commit batch (DurableIngest::process): it remembers what
+// the earlier messages of the batch wrote, because the store only shows committed state, so
+// that two messages about one new patient and visit make one Patient and one Encounter, and a
+// second change to an entity builds on the first (I3 of durable_ingest.h, for every type).
+// Every write carries if_version = the version it was built on (0 for a new entity): should an
+// earlier message of the batch fail inside apply() and roll back, or another writer (the FHIR
+// API) change the entity meanwhile, the message built on it fails too instead of overwriting.
+//
+// Matching (what Store::search can find, index_terms.h):
+//   Patient          NHS number, then each local identifier (an identifier of a merged-away
+//                    record finds its survivor)
+//   Encounter        a visit number (identifier system|value) within the patient; an Encounter
+//                    without identifiers is not stored (a warning names PV1-19)
+//   Referral         any of its identifiers (UBRN, sender's or receiver's reference), else new
+//   EndOfLifePlan    one per patient: the plan whose patient is the patient
+//   RelatedPerson    the patient's related person with the same name (family and first given,
+//                    case- and accent-insensitive) and the same first relationship code
+//   Organization     ODS code;  Practitioner, PractitionerRole: any identifier, else new
+//   CareTeamMember   the patient's member with the same role and practitioner/organisation/name
+//
+// Merging with the stored version (a field "present" = a non-empty value in the message):
+//   Patient          what the message carries replaces the stored value field by field (PID is
+//                    the whole truth for what it carries: a list such as addresses is replaced
+//                    whole); a field the message leaves empty keeps its stored value (an empty
+//                    HL7v2 field means "no information", so a registered GP survives a message
+//                    without PD1). Identifiers are united (another trust's MRN is not dropped).
+//                    replacedBy/replaces change only through a merge. Death (PID-30 flag,
+//                    PID-29 time, notification status) merges as one unit, because the model
+//                    refuses deceasedAt with deceased false: "not deceased" clears the stored
+//                    time and status; a time replaces the stored one and lifts a stored "not
+//                    deceased" to unknown; "deceased" without a time keeps the stored time.
+//   EndOfLifePlan    each item present in the message replaces that item; absent ones are kept;
+//                    createdAt stays the first one's; lastAmendedAt = the message's or its receipt.
+//   Referral, RelatedPerson, Organization, Practitioner, PractitionerRole, CareTeamMember:
+//                    present fields replace, identifiers are united.
+//   Encounter        the ADT state machine below.
+//
+// Encounter state machine. The event is the trigger of the Provenance's message type (ADT^A02 ->
+// A02); status and locations follow the table, whatever status the profile mapped (A08 never
+// changes the status). Cells: "->S" moves to status S (the old status and its period are appended
+// to statusHistory), "=" updates in place, "refuse" rejects the message: ACK AE with an ERR at
+// PV1-19 saying why, journaled rejected, nothing of the message stored.
+//
+//   event                    | none        | planned | in-progress | onleave | finished | cancelled, e-i-e
+//   A05, A14 pre-admit       | create      | =       | refuse      | refuse  | refuse   | refuse
+//   A01, A04 admit/register  | create      | ->in-pr | =           | refuse  | refuse   | refuse
+//   A02 transfer             | create      | refuse  | = new loc.  | = new l.| refuse   | refuse
+//   A21 leave out            | create      | refuse  | ->onleave   | =       | refuse   | refuse
+//   A22 leave return         | create      | refuse  | =           | ->in-pr | refuse   | refuse
+//   A03 discharge            | create      | refuse  | ->finished  | ->fin.  | =        | refuse
+//   A08 and any other event  | create      | =       | =           | =       | =        | refuse
+//   A11 cancel admit         | refuse      | ->canc. | ->cancelled | refuse  | refuse   | = (cancelled)
+//   A38 cancel pre-admit     | refuse      | ->canc. | refuse      | refuse  | refuse   | = (cancelled)
+//   A12 cancel transfer      | refuse      | refuse  | = undo loc. | = undo  | refuse   | refuse
+//   A13 cancel discharge     | refuse      | refuse  | refuse      | refuse  | ->in-pr  | refuse
+// ("create" uses the event's status: A05 planned, A01/A04/A02/A22 in-progress, A21 onleave,
+// A03 finished, others as mapped.) Every move is also checked with
+// care::encounter_transition_allowed. Locations: the message's current location (its first
+// active one, else its first) is compared by site, ward, room and bed with the stored last one;
+// A02 to a different place completes the last (end = the event time) and appends the new one
+// (active); A12 removes the last and reopens the one before (refused when there is none); A03
+// completes the last; A13 reopens it; other events fill an empty list, or correct the last
+// location's place in place. A21 appends a leave period, A22 ends the open one. A03 sets
+// period.end (PV1-45, else the event time); A13 clears it and the discharge method and
+// destination. The event time is the start of the transition the profile maps into the
+// message's statusHistory (EVN-6, else EVN-2, else MSH-7), else PV1-44 for A01/A04, PV1-45 for
+// A03, the leave's start/end for A21/A22, else the Provenance's receivedAt. The message's own
+// statusHistory entry is not copied: the stored history holds earlier states only (MODEL.md).
+// Other encounter fields: present ones replace, identifiers and Z-segment values (by key) unite.
+//
+// A40 merge: the message's Patient (PID) is the survivor; each entry of its `replaces` that
+// names a record by identifier (MRG-1, mapped to patient.replaces[].identifier) is looked up; a
+// stored record found there gets a new version with replacedBy = the survivor (the store then
+// records the merge link: reads of the old id answer with it, searches by its identifiers find
+// the survivor), and the survivor lists it in `replaces`. A merged-away record that is not stored
+// is a warning at MRG-1 (nothing to merge); one that is already the survivor changes nothing.
+//
+// Not thread-safe: used by the ingest's writer thread only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "care/record.h"
+#include "store/store.h"
+
+namespace midhurst::server {
+
+class RecordWriter {
+ public:
+  // `store` must outlive this object. One RecordWriter per batch.
+  explicit RecordWriter(store::Store& store) : store_(store) {}
+
+  // A problem with one value of the message: the HL7v2 field it came from ("PV1-19", "MRG-1"),
+  // its HL7 table 0357 code (204 unknown key, 207 a change the stored state cannot take, 101 a
+  // missing key) and why.
+  struct Problem {
+    std::string field;
+    int code = 207;
+    std::string reason;
+  };
+
+  struct Outcome {
+    std::vector<store::EntityWrite> writes;  // in order: the message's whole change
+    std::optional<Problem> refused;          // set: store nothing of the message (AE, rejected)
+    // Set: store nothing of the message (AE, journaled failed): the gateway cannot build a change
+    // that reads back — a stored entity it touches does not, or the merged result would not.
+    std::optional<Problem> failed;
+    std::vector<Problem> warnings;           // accepted anyway; reported in the ACK's ERR
+  };
+
+  // Resolves, merges and builds the writes for `record` (its Provenance included), and
+  // remembers them for the later messages of the batch when accepted. An error means a lookup
+  // the store could not answer: guessing "new" would split one person or visit in two, so the
+  // caller must treat the batch as not storable (I5). A stored entity that does not read back
+  // (its JSON fails the model's checks), or a write that would not (every write is checked
+  // against the model before it joins the batch), fails only this message (`failed`, code 207).
+  store::StoreResult<Outcome> write(care::Record record);
+
+ private:
+  // An entity as this batch sees it: the stored or batch-written content and its version
+  // (0 = nothing stored yet).
+  template <class T>
+  struct Current {
+    std::string id;
+    T entity;
+    std::int64_t version = 0;
+  };
+
+  struct Known {
+    store::AnyEntity entity;
+    std::int64_t version = 0;
+  };
+
+  // What write() decides for one message, applied to the batch state only when accepted.
+  struct Staged;
+
+  store::StoreResult<Outcome> write_record(care::Record record);
+  template <class T>
+  store::StoreResult<std::optional<Current<T>>> load(const std::string& id, std::int64_t stored_version,
+                                                     const std::string& stored_json);
+  template <class T>
+  store::StoreResult<std::optional<Current<T>>> find_one(const store::Query& q);
+  template <class T>
+  store::StoreResult<std::optional<Current<T>>> find_by_key(const std::string& key, const store::Query& q);
+  template <class T, class Pred>
+  store::StoreResult<std::optional<Current<T>>> find_in_patient(const std::string& key, care::EntityType type,
+                                                                const std::string& patient_id, Pred matches);
+
+  store::Store& store_;
+  std::map<std::pair<care::EntityType, std::string>, Known> batch_entities_;  // by type and id
+  std::map<std::string, std::string> batch_keys_;  // match key (see keys in the .cc) -> id
+  bool unreadable_ = false;  // the current write() met a stored entity that does not read back
+};
+
+}  // namespace midhurst::server

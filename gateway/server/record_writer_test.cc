@@ -1,0 +1,567 @@
+// RecordWriter against a real SQLite store: matching, merging, the encounter state machine,
+// A40 merges and batch-created entities, with care Records built here (the ingest tests drive
+// the same code with real messages through the profiles).
+#include "server/record_writer.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "care/codes.h"
+#include "care/json.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using namespace midhurst;
+using care::EncounterStatus;
+using care::EntityType;
+using server::RecordWriter;
+
+namespace {
+
+const std::string kVisitSystem = "https://fhir.ryj.nhs.uk/Id/visit-number";
+const std::string kMrnSystem = "https://fhir.ryj.nhs.uk/Id/mrn";
+
+// A valid NHS number (Modulus 11) built from a 9-digit stem.
+std::string nhs_number(int stem) {
+  std::string s = std::to_string(100000000 + stem);
+  for (;;) {
+    int sum = 0;
+    for (int i = 0; i < 9; ++i) sum += (s[i] - '0') * (10 - i);
+    int check = 11 - sum % 11;
+    if (check == 11) check = 0;
+    if (check != 10) return s + std::to_string(check);
+    s = std::to_string(std::stol(s) + 1);
+  }
+}
+
+struct Rig {
+  fs::path dir;
+  std::unique_ptr<store::Store> store;
+  int sent = 0;
+
+  Rig() {
+    std::string tmpl = (fs::temp_directory_path() / "midhurst-writer-XXXXXX").string();
+    dir = ::mkdtemp(tmpl.data());
+    auto s = store::open_store("sqlite:" + (dir / "midhurst.db").string());
+    REQUIRE(s.ok());
+    store = std::move(*s);
+  }
+  ~Rig() {
+    store.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  // Writes the records through one RecordWriter and commits them in one batch, as the ingest
+  // does; returns each record's outcome.
+  std::vector<RecordWriter::Outcome> commit(std::vector<care::Record> records) {
+    RecordWriter writer(*store);
+    store::Batch batch;
+    std::vector<RecordWriter::Outcome> outcomes;
+    for (care::Record& r : records) {
+      auto out = writer.write(std::move(r));
+      REQUIRE(out.ok());
+      store::Message m;
+      m.journal.control_id = "MSG" + std::to_string(++sent);
+      m.journal.sender = {"PAS", "RYJ"};
+      m.journal.payload = "test";
+      m.journal.status = out->refused  ? store::JournalStatus::kRejected
+                         : out->failed ? store::JournalStatus::kFailed
+                                       : store::JournalStatus::kAccepted;
+      if (m.journal.status == store::JournalStatus::kAccepted) m.writes = out->writes;
+      batch.messages.push_back(std::move(m));
+      outcomes.push_back(std::move(*out));
+    }
+    auto applied = store->apply(batch);
+    REQUIRE(applied.ok());
+    for (size_t i = 0; i < outcomes.size(); ++i)  // none fails in the store, only as the writer said
+      CHECK((applied->messages[i].status == store::JournalStatus::kFailed) == outcomes[i].failed.has_value());
+    return outcomes;
+  }
+  RecordWriter::Outcome commit(care::Record record) {
+    std::vector<care::Record> one;
+    one.push_back(std::move(record));
+    return commit(std::move(one)).front();
+  }
+
+  template <class T>
+  std::vector<T> all(EntityType type) {
+    store::Query q;
+    q.type = type;
+    q.count = 1000;
+    q.sort = store::SortOrder::kId;
+    auto page = store->search(q);
+    REQUIRE(page.ok());
+    std::vector<T> out;
+    for (const store::EntityVersion& v : page->entries) {
+      auto e = care::from_json<T>(v.json);
+      REQUIRE(e.ok());
+      out.push_back(std::move(*e));
+    }
+    return out;
+  }
+  care::Encounter only_encounter() {
+    auto encounters = all<care::Encounter>(EntityType::kEncounter);
+    REQUIRE(encounters.size() == 1);
+    return encounters.front();
+  }
+};
+
+care::Patient patient(const std::string& nhs, const std::string& mrn, const std::string& family) {
+  care::Patient p;
+  if (!nhs.empty()) p.nhs_number = care::NhsNumber{nhs, std::nullopt};
+  if (!mrn.empty()) p.identifiers.push_back(care::Identifier{kMrnSystem, mrn, "MR", "RYJ", std::nullopt});
+  care::HumanName n;
+  n.family = family;
+  n.given = {"Margaret"};
+  p.names.push_back(n);
+  return p;
+}
+
+care::Provenance provenance(const std::string& event, const std::string& at) {
+  care::Provenance p;
+  p.sender = {"PAS", "RYJ"};
+  p.message_id = "X";
+  p.message_type = "ADT^" + event;
+  p.received_at = at;
+  return p;
+}
+
+care::EncounterLocation ward(const std::string& name) {
+  care::EncounterLocation l;
+  l.site_ods = "RYJ01";
+  l.ward = name;
+  l.status = care::LocationStatus::kActive;
+  return l;
+}
+
+// What the default profile makes of an ADT event with PV1 for visit `visit`.
+care::Record adt(const std::string& event, const std::string& at, const std::string& visit, const std::string& ward_name,
+                 const std::string& nhs = nhs_number(1)) {
+  care::Record r;
+  r.ensure<care::Patient>() = patient(nhs, "633", "JONES");
+  care::Encounter& e = r.ensure<care::Encounter>();
+  e.patient.identifier = care::Identifier{std::string(care::codes::kNhsNumber), nhs, "", "", std::nullopt};
+  e.identifiers.push_back(care::Identifier{kVisitSystem, visit, "VN", "RYJ", std::nullopt});
+  e.status = EncounterStatus::kInProgress;
+  if (!ward_name.empty()) e.locations.push_back(ward(ward_name));
+  care::StatusChange transition;
+  transition.period = care::Period{at, ""};
+  e.status_history.push_back(transition);
+  r.ensure<care::Provenance>() = provenance(event, at);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("A01, A02, A03 on one visit make one encounter with its status and location history") {
+  Rig rig;
+  CHECK(!rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7")).refused);
+  CHECK(!rig.commit(adt("A02", "2026-11-03T11:00+00:00", "2139", "WARD 12")).refused);
+  care::Record a03 = adt("A03", "2026-11-08T16:00+00:00", "2139", "WARD 12");
+  a03.get<care::Encounter>()->discharge_destination = care::CodeableConcept{{care::Coding{"", "19", ""}}, ""};
+  CHECK(!rig.commit(std::move(a03)).refused);
+
+  care::Encounter e = rig.only_encounter();
+  CHECK(e.status == EncounterStatus::kFinished);
+  REQUIRE(e.status_history.size() == 1);
+  CHECK(e.status_history[0].status == EncounterStatus::kInProgress);
+  CHECK(e.status_history[0].period->end == "2026-11-08T16:00+00:00");
+  REQUIRE(e.locations.size() == 2);
+  CHECK(e.locations[0].ward == "WARD 7");
+  CHECK(e.locations[0].status == care::LocationStatus::kCompleted);
+  CHECK(e.locations[0].period->end == "2026-11-03T11:00+00:00");
+  CHECK(e.locations[1].ward == "WARD 12");
+  CHECK(e.locations[1].status == care::LocationStatus::kCompleted);
+  CHECK(e.locations[1].period->start == "2026-11-03T11:00+00:00");
+  REQUIRE(e.period);
+  CHECK(e.period->end == "2026-11-08T16:00+00:00");
+  CHECK(e.discharge_destination);
+  CHECK(e.version == 3);
+  // The encounter points at the stored patient by gateway id.
+  auto patients = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(patients.size() == 1);
+  CHECK(e.patient.id == patients[0].id);
+}
+
+TEST_CASE("cancels revert: A11 cancels an admission, A13 reopens a discharge, A12 undoes a transfer") {
+  SECTION("A11 then A03 is refused at PV1-19") {
+    Rig rig;
+    rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+    CHECK(!rig.commit(adt("A11", "2026-11-01T10:00+00:00", "2139", "WARD 7")).refused);
+    care::Encounter e = rig.only_encounter();
+    CHECK(e.status == EncounterStatus::kCancelled);
+    REQUIRE(e.status_history.size() == 1);
+    CHECK(e.status_history[0].status == EncounterStatus::kInProgress);
+    auto refused = rig.commit(adt("A03", "2026-11-02T10:00+00:00", "2139", "WARD 7"));
+    REQUIRE(refused.refused);
+    CHECK(refused.refused->field == "PV1-19");
+    CHECK(refused.refused->reason.find("cancelled") != std::string::npos);
+    CHECK(refused.writes.empty());
+    CHECK(rig.only_encounter().version == 2);
+  }
+  SECTION("A13 reopens a discharged visit") {
+    Rig rig;
+    rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+    rig.commit(adt("A03", "2026-11-02T09:15+00:00", "2139", "WARD 7"));
+    CHECK(!rig.commit(adt("A13", "2026-11-02T10:00+00:00", "2139", "WARD 7")).refused);
+    care::Encounter e = rig.only_encounter();
+    CHECK(e.status == EncounterStatus::kInProgress);
+    CHECK((!e.period || e.period->end.empty()));
+    REQUIRE(e.locations.size() == 1);
+    CHECK(e.locations[0].status == care::LocationStatus::kActive);
+    REQUIRE(e.status_history.size() == 2);
+    CHECK(e.status_history[1].status == EncounterStatus::kFinished);
+  }
+  SECTION("A12 returns the patient to the location before the transfer") {
+    Rig rig;
+    rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+    rig.commit(adt("A02", "2026-11-01T12:00+00:00", "2139", "WARD 12"));
+    CHECK(!rig.commit(adt("A12", "2026-11-01T12:30+00:00", "2139", "WARD 7")).refused);
+    care::Encounter e = rig.only_encounter();
+    REQUIRE(e.locations.size() == 1);
+    CHECK(e.locations[0].ward == "WARD 7");
+    CHECK(e.locations[0].status == care::LocationStatus::kActive);
+    // Nothing left to undo.
+    auto again = rig.commit(adt("A12", "2026-11-01T12:40+00:00", "2139", "WARD 7"));
+    REQUIRE(again.refused);
+    CHECK(again.refused->field == "PV1-19");
+  }
+  SECTION("a cancel for a visit never stored is refused") {
+    Rig rig;
+    auto r = rig.commit(adt("A11", "2026-11-01T10:00+00:00", "9999", "WARD 7"));
+    REQUIRE(r.refused);
+    CHECK(r.refused->code == 204);
+    CHECK(rig.all<care::Encounter>(EntityType::kEncounter).empty());
+  }
+}
+
+TEST_CASE("impossible transitions are refused and change nothing") {
+  Rig rig;
+  rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  rig.commit(adt("A03", "2026-11-02T09:15+00:00", "2139", "WARD 7"));
+  for (const char* event : {"A01", "A02", "A21", "A11"}) {
+    auto r = rig.commit(adt(event, "2026-11-03T09:15+00:00", "2139", "WARD 9"));
+    INFO(event);
+    REQUIRE(r.refused);
+    CHECK(r.refused->reason.find("finished") != std::string::npos);
+  }
+  // A08 after discharge is an update, and a repeated A03 too.
+  CHECK(!rig.commit(adt("A08", "2026-11-03T09:15+00:00", "2139", "WARD 7")).refused);
+  CHECK(!rig.commit(adt("A03", "2026-11-03T09:20+00:00", "2139", "WARD 7")).refused);
+  care::Encounter e = rig.only_encounter();
+  CHECK(e.status == EncounterStatus::kFinished);
+  CHECK(e.version == 4);
+}
+
+TEST_CASE("leave of absence: A21 then A22") {
+  Rig rig;
+  rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  rig.commit(adt("A21", "2026-11-02T09:00+00:00", "2139", "WARD 7"));
+  CHECK(rig.only_encounter().status == EncounterStatus::kOnLeave);
+  rig.commit(adt("A22", "2026-11-02T18:00+00:00", "2139", "WARD 7"));
+  care::Encounter e = rig.only_encounter();
+  CHECK(e.status == EncounterStatus::kInProgress);
+  REQUIRE(e.leave_of_absence.size() == 1);
+  CHECK(e.leave_of_absence[0].start == "2026-11-02T09:00+00:00");
+  CHECK(e.leave_of_absence[0].end == "2026-11-02T18:00+00:00");
+  REQUIRE(e.status_history.size() == 2);
+  CHECK(e.status_history[1].status == EncounterStatus::kOnLeave);
+}
+
+TEST_CASE("two messages about one new patient and visit in one batch make one of each") {
+  Rig rig;
+  std::vector<care::Record> records;
+  records.push_back(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  records.push_back(adt("A02", "2026-11-01T12:00+00:00", "2139", "WARD 12"));
+  auto outcomes = rig.commit(std::move(records));
+  CHECK(!outcomes[0].refused);
+  CHECK(!outcomes[1].refused);
+  CHECK(rig.all<care::Patient>(EntityType::kPatient).size() == 1);
+  care::Encounter e = rig.only_encounter();
+  CHECK(e.version == 2);
+  CHECK(e.locations.size() == 2);
+  // Another visit of the same patient is another encounter.
+  rig.commit(adt("A01", "2026-12-01T09:15+00:00", "3000", "WARD 7"));
+  CHECK(rig.all<care::Encounter>(EntityType::kEncounter).size() == 2);
+}
+
+TEST_CASE("a refused message in a batch leaves the batch state as it was") {
+  Rig rig;
+  std::vector<care::Record> records;
+  records.push_back(adt("A11", "2026-11-01T09:00+00:00", "2139", "WARD 7"));  // refused: nothing to cancel
+  records.push_back(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  auto outcomes = rig.commit(std::move(records));
+  CHECK(outcomes[0].refused);
+  CHECK(!outcomes[1].refused);
+  CHECK(rig.only_encounter().status == EncounterStatus::kInProgress);
+  CHECK(rig.only_encounter().version == 1);
+}
+
+TEST_CASE("patient: what the message carries replaces, what it leaves out is kept") {
+  Rig rig;
+  care::Record first;
+  care::Patient& p = first.ensure<care::Patient>() = patient(nhs_number(7), "633", "JONES");
+  p.registered_gp = care::RegisteredGp{"E87024", "G8133438", std::nullopt, std::nullopt, std::nullopt};
+  p.telecoms.push_back(care::ContactPoint{care::ContactSystem::kPhone, "020 7946 0018", std::nullopt, std::nullopt, std::nullopt});
+  first.ensure<care::Provenance>() = provenance("A28", "2026-11-01T09:00+00:00");
+  rig.commit(std::move(first));
+
+  care::Record second;  // another trust's message: new MRN, new name, no PD1, no phone
+  care::Patient& q = second.ensure<care::Patient>() = patient(nhs_number(7), "", "SMITH");
+  q.identifiers.push_back(care::Identifier{"https://fhir.rv3.nhs.uk/Id/mrn", "X1", "MR", "RV3", std::nullopt});
+  second.ensure<care::Provenance>() = provenance("A31", "2026-11-02T09:00+00:00");
+  rig.commit(std::move(second));
+
+  auto patients = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(patients.size() == 1);
+  const care::Patient& s = patients[0];
+  CHECK(s.version == 2);
+  CHECK(s.names.at(0).family == "SMITH");
+  REQUIRE(s.registered_gp);
+  CHECK(s.registered_gp->practice_ods == "E87024");
+  CHECK(s.telecoms.size() == 1);
+  CHECK(s.identifiers.size() == 2);
+}
+
+TEST_CASE("end-of-life plan: one per patient; items in the message replace, others are kept") {
+  Rig rig;
+  auto eol_message = [&](const std::string& at) {
+    care::Record r;
+    r.ensure<care::Patient>() = patient(nhs_number(9), "", "JONES");
+    r.ensure<care::Provenance>() = provenance("A08", at);
+    return r;
+  };
+  care::Record first = eol_message("2026-11-03T14:30+00:00");
+  care::EndOfLifePlan& a = first.ensure<care::EndOfLifePlan>();
+  a.cpr_decision = care::CprDecision{};
+  a.cpr_decision->decision = care::CprDecisionCode::kDnacpr;
+  a.preferred_place_of_care = care::PlaceChoice{};
+  a.preferred_place_of_care->location_type = care::DeathLocationType::k21OwnHome;
+  a.wishes.push_back(care::Wish{care::WishCategory::kOtherPreference, "Cat and music", std::nullopt, std::nullopt});
+  rig.commit(std::move(first));
+
+  care::Record second = eol_message("2026-11-10T10:00+00:00");
+  care::EndOfLifePlan& b = second.ensure<care::EndOfLifePlan>();
+  b.preferred_place_of_care = care::PlaceChoice{};
+  b.preferred_place_of_care->location_type = care::DeathLocationType::k30Hospice;
+  rig.commit(std::move(second));
+
+  auto plans = rig.all<care::EndOfLifePlan>(EntityType::kEndOfLifePlan);
+  REQUIRE(plans.size() == 1);
+  const care::EndOfLifePlan& plan = plans[0];
+  CHECK(plan.version == 2);
+  CHECK(plan.preferred_place_of_care->location_type == care::DeathLocationType::k30Hospice);
+  REQUIRE(plan.cpr_decision);
+  CHECK(plan.cpr_decision->decision == care::CprDecisionCode::kDnacpr);
+  CHECK(plan.wishes.size() == 1);
+  CHECK(plan.created_at == "2026-11-03T14:30+00:00");
+  CHECK(plan.last_amended_at == "2026-11-10T10:00+00:00");
+  CHECK(!plan.patient.id.empty());
+}
+
+TEST_CASE("related person: matched by name and relationship within the patient") {
+  Rig rig;
+  auto nk1 = [&](const std::string& phone) {
+    care::Record r;
+    care::Patient& p = r.ensure<care::Patient>() = patient(nhs_number(11), "", "JONES");
+    care::RelatedPerson& rp = r.ensure<care::RelatedPerson>();
+    rp.name = care::HumanName{};
+    rp.name->family = "JONES";
+    rp.name->given = {"DAVID"};
+    rp.relationships.push_back(care::CodeableConcept{{care::Coding{"", "02", "Spouse"}}, ""});
+    rp.telecoms.push_back(care::ContactPoint{care::ContactSystem::kPhone, phone, std::nullopt, std::nullopt, std::nullopt});
+    care::PatientContact c;
+    c.name = rp.name;
+    p.contacts.push_back(c);
+    r.ensure<care::Provenance>() = provenance("A08", "2026-11-03T14:30+00:00");
+    return r;
+  };
+  rig.commit(nk1("07700 900456"));
+  rig.commit(nk1("07700 900999"));
+  auto people = rig.all<care::RelatedPerson>(EntityType::kRelatedPerson);
+  REQUIRE(people.size() == 1);
+  CHECK(people[0].telecoms.at(0).value == "07700 900999");
+  auto patients = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(patients.size() == 1);
+  CHECK(people[0].patient.id == patients[0].id);
+  REQUIRE(patients[0].contacts.size() == 1);
+  REQUIRE(patients[0].contacts[0].related_person);
+  CHECK(patients[0].contacts[0].related_person->id == people[0].id);
+}
+
+TEST_CASE("A40: the record MRG-1 names is merged into the PID patient") {
+  Rig rig;
+  care::Record old_record;
+  old_record.ensure<care::Patient>() = patient("", "OLD-1", "JONES");
+  old_record.ensure<care::Provenance>() = provenance("A28", "2026-11-01T09:00+00:00");
+  rig.commit(std::move(old_record));
+  care::Record survivor_record;
+  survivor_record.ensure<care::Patient>() = patient(nhs_number(21), "NEW-1", "JONES");
+  survivor_record.ensure<care::Provenance>() = provenance("A28", "2026-11-01T09:05+00:00");
+  rig.commit(std::move(survivor_record));
+
+  care::Record a40;
+  care::Patient& p = a40.ensure<care::Patient>() = patient(nhs_number(21), "NEW-1", "JONES");
+  care::Reference mrg;
+  mrg.type = EntityType::kPatient;
+  mrg.identifier = care::Identifier{kMrnSystem, "OLD-1", "MR", "", std::nullopt};
+  p.replaces.push_back(mrg);
+  a40.ensure<care::Provenance>() = provenance("A40", "2026-11-02T09:00+00:00");
+  auto out = rig.commit(std::move(a40));
+  CHECK(!out.refused);
+  CHECK(out.warnings.empty());
+
+  store::Query q;
+  q.identifier = std::make_pair(kMrnSystem, std::string("OLD-1"));
+  auto page = rig.store->search(q);
+  REQUIRE(page.ok());
+  REQUIRE(page->entries.size() == 1);
+  auto survivor = care::from_json<care::Patient>(page->entries[0].json);
+  REQUIRE(survivor.ok());
+  CHECK(survivor->nhs_number->value == nhs_number(21));
+  REQUIRE(survivor->replaces.size() == 1);
+  auto old = rig.store->read(EntityType::kPatient, survivor->replaces[0].id);
+  REQUIRE(old.ok());
+  REQUIRE(*old);
+  CHECK((*old)->json.find("\"replacedBy\"") != std::string::npos);
+  auto resolved = rig.store->resolve_patient(survivor->replaces[0].id);
+  REQUIRE(resolved.ok());
+  CHECK(*resolved == survivor->id);
+
+  // A later message by the old identifier updates the survivor.
+  care::Record later;
+  later.ensure<care::Patient>() = patient("", "OLD-1", "JONES-SMITH");
+  later.ensure<care::Provenance>() = provenance("A31", "2026-11-03T09:00+00:00");
+  rig.commit(std::move(later));
+  auto again = rig.store->read(EntityType::kPatient, survivor->id);
+  REQUIRE(again.ok());
+  CHECK((*again)->json.find("JONES-SMITH") != std::string::npos);
+
+  // Merging a record that is not stored is a warning at MRG-1, not a failure.
+  care::Record unknown;
+  care::Patient& u = unknown.ensure<care::Patient>() = patient(nhs_number(21), "", "JONES");
+  mrg.identifier->value = "NEVER-SEEN";
+  u.replaces.push_back(mrg);
+  unknown.ensure<care::Provenance>() = provenance("A40", "2026-11-04T09:00+00:00");
+  auto warned = rig.commit(std::move(unknown));
+  CHECK(!warned.refused);
+  REQUIRE(warned.warnings.size() == 1);
+  CHECK(warned.warnings[0].field == "MRG-1");
+}
+
+TEST_CASE("an encounter without a patient is refused; one without a visit number is not stored") {
+  Rig rig;
+  care::Record no_patient = adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7");
+  no_patient.erase(EntityType::kPatient);
+  auto r = rig.commit(std::move(no_patient));
+  REQUIRE(r.refused);
+  CHECK(r.refused->field == "PID-3");
+
+  care::Record no_visit = adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7");
+  no_visit.get<care::Encounter>()->identifiers.clear();
+  auto w = rig.commit(std::move(no_visit));
+  CHECK(!w.refused);
+  REQUIRE(w.warnings.size() == 1);
+  CHECK(w.warnings[0].field == "PV1-19");
+  CHECK(rig.all<care::Encounter>(EntityType::kEncounter).empty());
+  CHECK(rig.all<care::Patient>(EntityType::kPatient).size() == 1);
+}
+
+TEST_CASE("patient: death merges as one unit, so every merged version reads back") {
+  Rig rig;
+  auto death_message = [&](std::optional<bool> deceased, const std::string& at, const std::string& received) {
+    care::Record r;
+    care::Patient& p = r.ensure<care::Patient>() = patient(nhs_number(11), "633", "JONES");
+    p.deceased = deceased;
+    p.deceased_at = at;
+    if (deceased == true) p.death_notification_status = care::Coding{"https://fhir.hl7.org.uk/CodeSystem/UKCore-DeathNotificationStatus", "2", "Formal"};
+    r.ensure<care::Provenance>() = provenance("A08", received);
+    return r;
+  };
+  // all() REQUIREs that each stored version reads back.
+  auto current = [&] {
+    auto patients = rig.all<care::Patient>(EntityType::kPatient);
+    REQUIRE(patients.size() == 1);
+    return patients.front();
+  };
+
+  rig.commit(death_message(true, "2026-11-05T03:10+00:00", "2026-11-05T04:00+00:00"));
+  CHECK(current().deceased == true);
+  CHECK(current().deceased_at == "2026-11-05T03:10+00:00");
+
+  // "Deceased" again without a time keeps the stored time.
+  rig.commit(death_message(true, "", "2026-11-05T05:00+00:00"));
+  CHECK(current().deceased_at == "2026-11-05T03:10+00:00");
+
+  // Not deceased (PID-30 N, no PID-29): the time and notification status go with the flag.
+  rig.commit(death_message(false, "", "2026-11-05T06:00+00:00"));
+  CHECK(current().deceased == false);
+  CHECK(current().deceased_at.empty());
+  CHECK_FALSE(current().death_notification_status);
+
+  // A message saying nothing of death keeps that.
+  rig.commit(death_message(std::nullopt, "", "2026-11-05T07:00+00:00"));
+  CHECK(current().deceased == false);
+
+  // A time of death alone replaces the stored "not deceased" with unknown (as the message left it).
+  rig.commit(death_message(std::nullopt, "2026-11-06T01:00+00:00", "2026-11-06T02:00+00:00"));
+  CHECK_FALSE(current().deceased.has_value());
+  CHECK(current().deceased_at == "2026-11-06T01:00+00:00");
+  CHECK(current().version == 5);
+}
+
+TEST_CASE("a write that would not read back fails its message alone, before it joins the batch") {
+  Rig rig;
+  std::vector<care::Record> records;
+  care::Record contradictory;  // not deceased, yet a time of death: the model refuses it
+  care::Patient& p = contradictory.ensure<care::Patient>() = patient(nhs_number(12), "", "JONES");
+  p.deceased = false;
+  p.deceased_at = "2026-11-05T03:10+00:00";
+  contradictory.ensure<care::Provenance>() = provenance("A28", "2026-11-05T04:00+00:00");
+  records.push_back(std::move(contradictory));
+  records.push_back(adt("A01", "2026-11-05T04:00+00:00", "2140", "WARD 7", nhs_number(13)));
+  auto outcomes = rig.commit(std::move(records));
+  REQUIRE(outcomes[0].failed);
+  CHECK(outcomes[0].failed->code == 207);
+  CHECK(outcomes[0].failed->reason.find("deceasedAt is set but deceased is false") != std::string::npos);
+  CHECK(outcomes[0].writes.empty());
+  CHECK_FALSE(outcomes[0].refused);
+  CHECK_FALSE(outcomes[1].failed);
+  auto patients = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(patients.size() == 1);
+  CHECK(patients[0].nhs_number->value == nhs_number(13));
+}
+
+TEST_CASE("a stored entity that does not read back fails only the message that touches it") {
+  Rig rig;
+  care::Patient broken = patient(nhs_number(14), "", "JONES");
+  broken.deceased = false;
+  broken.deceased_at = "2026-11-05T03:10+00:00";
+  store::Batch seed;
+  store::Message sm;
+  sm.journal.sender = {"OLD", "RYJ"};
+  sm.journal.control_id = "SEED";
+  sm.journal.payload = "seed";
+  sm.journal.status = store::JournalStatus::kAccepted;
+  sm.writes.push_back(store::EntityWrite::put(store::AnyEntity(broken)));
+  seed.messages.push_back(std::move(sm));
+  REQUIRE(rig.store->apply(seed).ok());
+
+  RecordWriter writer(*rig.store);
+  care::Record touching;
+  touching.ensure<care::Patient>() = patient(nhs_number(14), "", "JONES");
+  touching.ensure<care::Provenance>() = provenance("A08", "2026-11-05T04:00+00:00");
+  auto out = writer.write(std::move(touching));
+  REQUIRE(out.ok());  // not an error for the whole batch
+  REQUIRE(out->failed);
+  CHECK(out->failed->reason.find("does not read back") != std::string::npos);
+  CHECK(out->writes.empty());
+  auto other = writer.write(adt("A01", "2026-11-05T04:00+00:00", "2141", "WARD 7", nhs_number(15)));
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->failed);
+  CHECK_FALSE(other->refused);
+  CHECK_FALSE(other->writes.empty());
+}

@@ -1,0 +1,242 @@
+// SQLite-specific: idx_term (migration 3) holds exactly the terms of each current version however
+// the entity got there (E3), updates write only the terms that changed, and a version-2 file's
+// five index tables are carried over.
+#include <random>
+
+#include <sqlite3.h>
+
+#include "store/fault.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+#include "store/test_support.h"
+#include "store/time_range.h"
+
+namespace midhurst::store::test {
+
+namespace {
+
+// Every row of one query on the file, each row's columns joined by '|'.
+std::vector<std::string> rows_of(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  std::vector<std::string> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(s); ++i) {
+      if (i) row += '|';
+      if (auto t = sqlite3_column_text(s, i)) row += reinterpret_cast<const char*>(t);
+    }
+    out.push_back(row);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+// Counts the statements that write inside apply() (the "write" fault point), failing none.
+struct WriteCounter : FaultInjection {
+  int writes = 0;
+  bool should_fail(std::string_view point) override {
+    if (point == "write") ++writes;
+    return false;
+  }
+};
+
+std::vector<std::string> search_ids(Store& s, Query q) {
+  q.type = care::EntityType::kPatient;
+  return all_pages(s, std::move(q));
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: an update that keeps its search terms writes no index rows", "[sqlite][index]") {
+  TempDir dir;
+  WriteCounter counter;
+  StoreOptions o;
+  o.faults = &counter;
+  auto s = open_store("sqlite:" + (dir.path() / "store.db").string(), o);
+  REQUIRE(s.ok());
+  Store& store = **s;
+  auto p = patient("p1", nhs_number(1), "Smith", "Ann", "1950-02-03", care::AdministrativeGender::kFemale);
+  p.identifiers.push_back(mrn("M1"));
+  apply_ok(store, batch({message("C1", {EntityWrite::put(p)})}));
+
+  counter.writes = 0;
+  apply_ok(store, batch({message("C2", {EntityWrite::put(p)})}));
+  const int same = counter.writes;
+
+  auto renamed = p;
+  renamed.names[0].family = "Jones";  // family and name change: two rows out, two in
+  counter.writes = 0;
+  apply_ok(store, batch({message("C3", {EntityWrite::put(renamed)})}));
+  const int changed = counter.writes;
+  CHECK(changed == same + 4);
+
+  Query q;
+  q.family = "smith";
+  CHECK(search_ids(store, q).empty());
+  q.family = "jones";
+  CHECK(search_ids(store, q) == std::vector<std::string>{"p1"});
+  Query by_mrn;
+  by_mrn.identifier = {"https://fhir.example.org/Id/mrn-RYJ", "M1"};
+  CHECK(search_ids(store, by_mrn) == std::vector<std::string>{"p1"});
+}
+
+TEST_CASE("sqlite: index rows are those of the current versions after any sequence of writes",
+          "[sqlite][index]") {
+  // Store A sees a random history of updates and deletes; store B gets only each entity's final
+  // state, written once. Their idx_term tables must be identical.
+  TempDir dir;
+  const std::string a_path = (dir.path() / "a.db").string();
+  const std::string b_path = (dir.path() / "b.db").string();
+  auto a = open_store("sqlite:" + a_path);
+  auto b = open_store("sqlite:" + b_path);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  std::mt19937 rng(42);
+  const std::vector<std::string> families = {"Smith", "Jones", "O'Neill", "Zoë", "Smith"};
+  const std::vector<std::string> dates = {"1950-02-03", "1950", "", "2001-12-31"};
+  std::vector<std::optional<care::Patient>> final_state(12);
+  int control = 0;
+  for (int step = 0; step < 300; ++step) {
+    const std::size_t k = rng() % final_state.size();
+    const std::string id = "p" + std::to_string(k);
+    Message m;
+    if (final_state[k] && rng() % 8 == 0) {
+      m = message("C" + std::to_string(++control), {EntityWrite::remove(care::EntityType::kPatient, id)});
+      final_state[k].reset();
+    } else {
+      auto p = patient(id, rng() % 3 ? nhs_number(static_cast<std::int64_t>(k)) : "",
+                       families[rng() % families.size()], rng() % 2 ? "Ann" : "",
+                       dates[rng() % dates.size()]);
+      if (rng() % 2) p.identifiers.push_back(mrn("M" + std::to_string(rng() % 3)));
+      if (rng() % 3 == 0) p.names.push_back(p.names[0]);  // a repeated name: its terms repeat
+      m = message("C" + std::to_string(++control), {EntityWrite::put(p)});
+      final_state[k] = p;
+    }
+    apply_ok(**a, batch({std::move(m)}));
+  }
+  std::vector<EntityWrite> writes;
+  for (const auto& p : final_state)
+    if (p) writes.push_back(EntityWrite::put(*p));
+  apply_ok(**b, batch({message("FINAL", std::move(writes))}));
+  a->reset();
+  b->reset();
+  const std::string sql =
+      "SELECT kind, type, param, a, b, id FROM idx_term WHERE type='Patient' ORDER BY 1,2,3,4,5,6";
+  const auto rows_a = rows_of(a_path, sql);
+  CHECK(rows_a.size() > 10);
+  CHECK(rows_a == rows_of(b_path, sql));
+}
+
+TEST_CASE("sqlite: a version-2 file's search index is carried into idx_term", "[sqlite][migration]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "v2.db").string();
+  const std::string nhs = nhs_number(7);
+  {
+    // The file as version 2 wrote it: one patient with a row in each of the five index tables
+    // (the family name twice, as a repeated name made it).
+    auto c = sqlite::Connection::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                      std::chrono::milliseconds(1000));
+    REQUIRE(c.ok());
+    REQUIRE(sqlite::migrate(**c, 2).ok());
+    const auto born = date_range("1950-02-03");
+    REQUIRE(born.has_value());
+    const std::string body =
+        R"({"id":"old","version":1,"lastUpdated":"2024-01-01T00:00:00.000Z","nhsNumber":{"value":")" +
+        nhs + R"("},"names":[{"family":"Oldname","given":["Ann"]}],"birthDate":"1950-02-03"})";
+    for (const std::string& sql : {
+             "INSERT INTO entity_version(type, id, version, last_updated, body) VALUES('Patient', "
+             "'old', 1, '2024-01-01T00:00:00.000Z', '" + body + "')",
+             std::string("INSERT INTO entity_current(type, id, version, seq, last_updated) "
+                         "VALUES('Patient', 'old', 1, 1, '2024-01-01T00:00:00.000Z')"),
+             "INSERT INTO idx_identifier VALUES('Patient', 'old', '" +
+                 std::string(care::codes::kNhsNumber) + "', '" + nhs + "')",
+             std::string("INSERT INTO idx_string VALUES('Patient', 'old', 'family', 'oldname')"),
+             std::string("INSERT INTO idx_string VALUES('Patient', 'old', 'family', 'oldname')"),
+             std::string("INSERT INTO idx_string VALUES('Patient', 'old', 'given', 'ann')"),
+             "INSERT INTO idx_date VALUES('Patient', 'old', 'birthdate', '" + born->lo + "', '" +
+                 born->hi + "')",
+             std::string("INSERT INTO idx_token VALUES('Patient', 'old', 'gender', '', 'female')"),
+             std::string("INSERT INTO idx_ref VALUES('Patient', 'old', 'general-practitioner', "
+                         "'Practitioner', 'gp1')"),
+         })
+      REQUIRE((*c)->exec(sql).ok());
+  }
+  auto s = open_store("sqlite:" + path);
+  REQUIRE(s.ok());
+  Store& store = **s;
+  CHECK(rows_of(path, "SELECT version FROM schema_version") ==
+        std::vector<std::string>{std::to_string(sqlite::latest_schema_version())});
+  CHECK(rows_of(path, "SELECT name FROM sqlite_schema WHERE name LIKE 'idx_%' AND type='table'") ==
+        std::vector<std::string>{"idx_term"});
+  CHECK(rows_of(path, "SELECT count(*) FROM idx_term WHERE id='old'") == std::vector<std::string>{"6"});
+
+  const std::vector<std::string> old{"old"};
+  Query q;
+  q.identifier = {std::string(care::codes::kNhsNumber), nhs};
+  CHECK(search_ids(store, q) == old);
+  q = {};
+  q.family = "old";
+  CHECK(search_ids(store, q) == old);
+  q = {};
+  q.birthdate.push_back({DatePrefix::kEq, "1950-02"});
+  CHECK(search_ids(store, q) == old);
+  q = {};
+  q.gender = "female";
+  CHECK(search_ids(store, q) == old);
+  q = {};
+  q.references.push_back({"general-practitioner", "gp1"});
+  CHECK(search_ids(store, q) == old);
+
+  // The next version replaces the migrated rows like any others: nothing stale is left.
+  apply_ok(store, batch({message("N1", {EntityWrite::put(patient("old", nhs, "Newname", "Ann"))})}));
+  q = {};
+  q.family = "old";
+  CHECK(search_ids(store, q).empty());
+  q.family = "new";
+  CHECK(search_ids(store, q) == old);
+  q = {};
+  q.gender = "female";
+  CHECK(search_ids(store, q).empty());
+  s->reset();
+  CHECK(rows_of(path, "SELECT param || '=' || a FROM idx_term WHERE id='old' ORDER BY 1") ==
+        std::vector<std::string>{"family=newname", "given=ann", "identifier=" + nhs, "name=ann",
+                                 "name=newname"});
+}
+
+}  // namespace midhurst::store::test
+
+namespace midhurst::store::test {
+
+TEST_CASE("sqlite: identifier and patient together find only that patient's entity",
+          "[sqlite][index]") {
+  // The ingest looks up "this patient's encounter with this visit number"; a visit number that
+  // other patients' encounters share must not match theirs.
+  TempDir dir;
+  auto s = open_store("sqlite:" + (dir.path() / "store.db").string());
+  REQUIRE(s.ok());
+  std::vector<EntityWrite> writes;
+  for (int k = 0; k < 5; ++k) {
+    auto e = encounter("e" + std::to_string(k), "p" + std::to_string(k));
+    e.identifiers.push_back(care::Identifier{"https://example.org/visit", "2139", "VN", "", std::nullopt});
+    writes.push_back(EntityWrite::put(e));
+  }
+  apply_ok(**s, batch({message("E1", std::move(writes))}));
+  Query q;
+  q.type = care::EntityType::kEncounter;
+  q.identifier = {"https://example.org/visit", "2139"};
+  q.patient = "p3";
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"e3"});
+  q.identifier = {"", "2139"};
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"e3"});
+  q.identifier = {"https://example.org/visit", "9999"};
+  CHECK(all_pages(**s, q).empty());
+  q.patient = "";
+  q.identifier = {"https://example.org/visit", "2139"};
+  CHECK(all_pages(**s, q).size() == 5);
+}
+
+}  // namespace midhurst::store::test
