@@ -171,6 +171,8 @@ case "$case_name" in
     # v2 -> care and v2 -> care -> v2 -> care give the same patient, end-of-life plan and referral.
     done_count=0
     for f in examples/*.hl7 mappings/hl7v2-care/fixtures/*.hl7; do
+      # A merge (A40) is an event, not a state: ADT^A31 and REF^I12 have no MRG to write it back.
+      case "$f" in *a40-*) continue ;; esac
       "$bin" translate --to care "$f" >"$out.a" 2>"$out"
       status=$?
       [ "$status" -eq 1 ] && continue  # a rejected input has no round trip
