@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "mapping/care_v2_rule.h"
+#include "mapping/rule_json.h"
 
 namespace midhurst::mapping {
 
@@ -13,23 +14,6 @@ constexpr std::string_view kGroupKeys[] = {"id", "description", "source", "when"
 constexpr std::string_view kLeafKeys[] = {"id", "description", "source", "value", "target", "when", "transform",
                                           "conceptMap", "reverse", "unmapped", "default", "required",
                                           "sequence", "encoded", "skip"};
-
-template <std::size_t N>
-void check_keys(const JsonNode& obj, const std::string_view (&keys)[N], const ErrorSink& s, std::string_view what) {
-  for (const JsonMember& m : obj.members) {
-    if (std::find(std::begin(keys), std::end(keys), m.key) != std::end(keys)) continue;
-    std::string allowed;
-    for (auto k : keys) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
-    s.at(m.key_offset, "unknown key '" + m.key + "' in " + std::string(what) + " (allowed: " + allowed + ")");
-  }
-}
-
-std::optional<care::Scalar> scalar_of(const JsonNode& n) {
-  if (n.is_string()) return care::Scalar(n.string);
-  if (n.type == JsonNode::Type::kBool) return care::Scalar(n.boolean);
-  if (n.type == JsonNode::Type::kNumber && n.is_integer) return care::Scalar(n.integer);
-  return std::nullopt;
-}
 
 // What a group's target leaves its inner rules: a segment ("OBX[]": they write "-5"), a field or
 // repetition ("PID-3[]": they write ".1"), or nothing to be relative to (no target).

@@ -10,6 +10,7 @@
 #include "care/json.h"
 #include "fhir/r4.h"
 #include "mapping/profile.h"
+#include "mapping/rule_json.h"
 
 namespace midhurst::mapping {
 
@@ -100,38 +101,11 @@ constexpr std::string_view kRuleKeys[] = {"id", "description", "source", "value"
                                           "transform", "default", "conceptMap", "unmapped",
                                           "required", "invalid", "rules"};
 
-template <std::size_t N>
-std::string joined(const std::string_view (&keys)[N]) {
-  std::string out;
-  for (auto k : keys) out += (out.empty() ? "" : ", ") + std::string(k);
-  return out;
-}
-
-template <std::size_t N>
-bool check_keys(const JsonNode& obj, const std::string_view (&keys)[N], const ErrorSink& sink,
-                std::string_view what) {
-  bool ok = true;
-  for (const JsonMember& m : obj.members) {
-    if (std::find(std::begin(keys), std::end(keys), m.key) == std::end(keys)) {
-      sink.at(m.key_offset, "unknown key '" + m.key + "' in " + std::string(what) + " (allowed: " + joined(keys) + ")");
-      ok = false;
-    }
-  }
-  return ok;
-}
-
 bool valid_id(const std::string& id) {
   if (id.empty()) return false;
   for (char c : id)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
   return true;
-}
-
-std::optional<care::Scalar> scalar_of(const JsonNode& n) {
-  if (n.is_string()) return care::Scalar(n.string);
-  if (n.type == JsonNode::Type::kBool) return care::Scalar(n.boolean);
-  if (n.type == JsonNode::Type::kNumber && n.is_integer) return care::Scalar(n.integer);
-  return std::nullopt;
 }
 
 }  // namespace
