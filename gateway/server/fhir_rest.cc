@@ -301,7 +301,13 @@ Result<Service::SearchPage, std::pair<int, std::string>> Service::search(const C
   const auto rules = call.renderer->rules_for(type);
   if (want_total && plan->filters.empty() && plan->fhir_ids.empty() && rules.size() == 1 && rules[0]->primary &&
       !rules[0]->per_item) {
-    if (auto n = store().count(plan->query)) page.total = *n;
+    // A first page with no next page holds every match: its size is the total, and the second
+    // query (the common case: a search by NHS number) is saved.
+    if (plan->query.cursor.empty() && found->next_cursor.empty()) {
+      page.total = static_cast<std::int64_t>(found->entries.size());
+    } else if (auto n = store().count(plan->query)) {
+      page.total = *n;
+    }
   }
   return page;
 }

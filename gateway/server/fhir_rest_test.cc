@@ -154,6 +154,11 @@ TEST_CASE("fhir rest: Patient search by identifier, names, birthdate prefixes, g
   Reply total = env.get("/Patient?family=smith");
   REQUIRE(total.json.HasMember("total"));
   CHECK(total.json["total"].GetInt() == 2);
+  // A page that does not hold every match still reports them all (counted by the store).
+  Reply paged = env.get("/Patient?family=smith&_count=1");
+  REQUIRE(paged.json.HasMember("total"));
+  CHECK(paged.json["total"].GetInt() == 2);
+  CHECK(paged.json["entry"].GetArray().Size() == 1);
   Reply count = env.get("/Patient?given=anna&_summary=count");
   REQUIRE(count.status() == 200);
   CHECK(count.json["total"].GetInt() == 2);
