@@ -432,7 +432,7 @@ class Compiler {
         for (const JsonNode& step : tr->items) {
           auto t = Transform::from_json(step, s, V2Level::kMessage);
           if (!t) continue;
-          if (t->op == Transform::Op::kDate || t->op == Transform::Op::kDateTime || t->op == Transform::Op::kConcat) {
+          if (t->reads_hl7v2()) {
             s.at(step, "this step reads HL7v2 data; care→fhir values are already typed (dates carry their precision "
                        "and offset)");
             continue;

@@ -125,7 +125,7 @@ class Compiler {
           for (const JsonNode& step : tr->items) {
             auto x = Transform::from_json(step, s, V2Level::kMessage);
             if (!x) continue;
-            if (x->op == Transform::Op::kDate || x->op == Transform::Op::kDateTime || x->op == Transform::Op::kConcat)
+            if (x->reads_hl7v2())
               s.at(step, "this transform reads HL7v2; care dates and dateTimes are written in HL7 form by themselves");
             else r.transforms.push_back(std::move(*x));
           }

@@ -215,7 +215,7 @@ class Compiler {
         for (const JsonNode& step : tr->items) {
           auto x = Transform::from_json(step, s, V2Level::kMessage);
           if (!x) continue;
-          if (x->op == Transform::Op::kDate || x->op == Transform::Op::kDateTime || x->op == Transform::Op::kConcat)
+          if (x->reads_hl7v2())
             s.at(step, "this transform reads HL7v2 (timestamps, other fields); FHIR values are already typed");
           else r.transforms.push_back(std::move(*x));
         }

@@ -72,6 +72,8 @@ struct Transform {
   Result<ValueKind, std::string> output_kind(ValueKind in) const;
   // True iff this step can turn one value into several.
   bool multiplies() const { return op == Op::kSplit && !index; }
+  // True iff this step reads HL7v2 (timestamps, other fields), so only hl7v2→care rules may use it.
+  bool reads_hl7v2() const { return op == Op::kDate || op == Op::kDateTime || op == Op::kConcat; }
 };
 
 // What apply() needs from the rule's surroundings.
