@@ -29,14 +29,9 @@ build=${BUILD_DIR:-build/release}
 # The development token of examples/midhurst.json's client dev-hospice (system/Patient.read).
 token=dev-hospice-token
 
-# wrk is a benchmark tool, not a build or test dependency: installed here, only when missing.
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "bench_http: installing wrk"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk curl
-fi
+# shellcheck source=scripts/bench_lib.sh
+. scripts/bench_lib.sh
+bench_ensure_wrk
 
 if [ ! -x "$build/midhurst" ] || [ ! -x "$build/benchmarks/load_patients" ] ||
    [ ! -x "$build/benchmarks/http_ceiling_server" ]; then
@@ -44,24 +39,7 @@ if [ ! -x "$build/midhurst" ] || [ ! -x "$build/benchmarks/load_patients" ] ||
   cmake --build "$build" --target midhurst load_patients http_ceiling_server
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/midhurst-bench-http-XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_for_file() {  # FILE PID: until FILE is non-empty, or fail when PID exits or 60 s pass
-  for _ in $(seq 600); do
-    [ -s "$1" ] && return 0
-    kill -0 "$2" 2>/dev/null || { echo "bench_http: process $2 exited before writing $1" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "bench_http: timed out waiting for $1" >&2
-  return 1
-}
+bench_make_workdir bench-http
 
 echo "== FHIR reads: $patients patients, wrk $wrk_threads threads x $connections connections, ${seconds} s per scenario"
 mkdir -p "$work/data"
@@ -76,8 +54,8 @@ pids+=("$ceiling_pid")
   >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
-wait_for_file "$work/ceiling.port" "$ceiling_pid"
-wait_for_file "$work/ports.json" "$gateway_pid" || { cat "$work/gateway.log" >&2; exit 1; }
+bench_wait_for_file "$work/ceiling.port" "$ceiling_pid"
+bench_wait_for_file "$work/ports.json" "$gateway_pid" || { cat "$work/gateway.log" >&2; exit 1; }
 ceiling_url="http://127.0.0.1:$(tr -d '[:space:]' <"$work/ceiling.port")"
 gateway_url="http://127.0.0.1:$(sed -E 's/.*"http": *([0-9]+).*/\1/' "$work/ports.json")"
 for _ in $(seq 100); do
@@ -85,27 +63,11 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-rss() {  # the gateway's VmRSS and VmHWM
-  awk '/^VmRSS|^VmHWM/ { printf "%s %.0f MiB  ", $1, $2 / 1024 }' "/proc/$gateway_pid/status"
-}
+rss() { bench_rss_text "$gateway_pid"; }
 echo "gateway memory after loading $patients patients: $(rss)"
 
 # One request template per scenario: PATH with {} replaced by a random line of LIST.
-cat >"$work/pick.lua" <<'EOF'
--- Each request: a random value of the list file (args[1]) put into one of the path templates
--- (args[2..], "{}" marks the value; several templates make a mixed load).
-local values, templates = {}, {}
-function init(args)
-  for line in io.lines(args[1]) do values[#values + 1] = line end
-  for i = 2, #args do templates[#templates + 1] = args[i] end
-  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16))
-end
-function request()
-  local path = templates[math.random(#templates)]:gsub("{}", values[math.random(#values)])
-  return wrk.format("GET", path, { ["Authorization"] = "Bearer @TOKEN@", ["Accept"] = "application/fhir+json" })
-end
-EOF
-sed -i "s/@TOKEN@/$token/" "$work/pick.lua"
+bench_write_pick_lua "$work/pick.lua" "$token"
 
 to_ms() {  # wrk latency text (850.00us, 1.20ms, 2.01s) -> milliseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'

@@ -34,6 +34,41 @@ same_record() {
       }
     }' "$a" "$b" "$@" >"$out" 2>&1 || fail "$name: the round trip changed the record"
 }
+# same_encounter A B V2 NAME: the encounter of care record A survives V2 (the HL7v2 written from
+# it) and B (V2 read back). A visit cancelled or entered in error goes out as ADT^A31, without it
+# (an A08 would say it is current). Any other goes out as ADT^A08 and comes back equal when A came
+# from an A08 (its Provenance's message type); after another event, equal in the state an A08
+# restates. The event's own facts are left out: its statusHistory entry and leave of absence, the
+# locations before the current one and the current one's status and period, and a state an A08
+# cannot state (onleave): the reader takes these from the event type, and an A08 records no event.
+same_encounter() {
+  node -e '
+    const fs = require("fs");
+    const [a, b] = process.argv.slice(1, 3).map((f) => JSON.parse(fs.readFileSync(f)));
+    const msh = fs.readFileSync(process.argv[3], "utf8").split(/\r?\n|\r/)[0].split("|");
+    const event = ((a.provenance || {}).messageType || "").split("^")[1];
+    let A = a.encounter, B = b.encounter;
+    if (["cancelled", "entered-in-error"].includes(A.status)) {
+      if (msh[8] !== "ADT^A31^ADT_A05" || B) { console.log(`a ${A.status} visit went out as ${msh[8]}`); process.exit(1); }
+      process.exit(0);
+    }
+    if (msh[8] !== "ADT^A08^ADT_A01") { console.log(`a record in a visit went out as ${msh[8]}`); process.exit(1); }
+    const state = (e) => {
+      if (!e || event === "A08") return e;
+      const s = { ...e };
+      delete s.statusHistory; delete s.leaveOfAbsence;
+      if (A.status === "onleave") delete s.status;
+      if (s.locations) { const { status, period, ...last } = s.locations[s.locations.length - 1]; s.locations = [last]; }
+      return s;
+    };
+    [A, B] = [state(A), state(B)];
+    const norm = (v) => JSON.stringify(v, (k, x) => x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(Object.keys(x).sort().map((n) => [n, x[n]])) : x, 2);
+    if (norm(A) !== norm(B)) {
+      console.log(`encounter differs:\n--- first\n${norm(A)}\n--- after the round trip\n${norm(B)}`);
+      process.exit(1);
+    }' "$1" "$2" "$3" >"$out" 2>&1 || fail "$4: the round trip changed the encounter"
+}
 
 case "$case_name" in
   help)
@@ -153,23 +188,33 @@ case "$case_name" in
     ;;
   translate_hl7v2)
     expect_status 0 "$bin" translate --to hl7v2 examples/adt_a08_eol_preferences.hl7
-    expect_output 'ADT^A31^ADT_A05|RYJ0000000002|P|2.4'
+    expect_output 'ADT^A08^ADT_A01|RYJ0000000002|P|2.4'  # the patient is in a visit
+    expect_output 'PV1|1|I|RYJ01^WARD 7^BED 4^RYJ01|21||||||300||||19|||||2139^^^RYJ^VN'
     expect_output 'PID|1||9449305552^^^NHS^NH~633^^^RYJ^MR||JONES^MARGARET^ANN^^MRS^^L||19420317|F|'
     expect_output 'OBX|2|CE|PPD1^Preferred place of death^MIDHURST-EOL||21^Patient'"'"'s own home^NHSDD-DLT||||||F|||20261103'
     expect_output 'Would like her cat with her \T\ music playing'
+    expect_status 0 "$bin" translate --to hl7v2 --profile care-adt-a31 examples/adt_a08_eol_preferences.hl7
+    expect_output 'ADT^A31^ADT_A05|RYJ0000000002|P|2.4'
+    expect_output 'PV1|1|N'
     expect_status 0 "$bin" translate --to hl7v2 examples/ref_i12_palliative_referral.hl7
     expect_output 'REF^I12^REF_I12'
     expect_output 'PRD|RT||||||RV3^CENTRAL AND NORTH WEST LONDON NHS FOUNDATION TRUST'
     expect_output 'NTE|1||Rapidly declining'
     expect_status 0 "$bin" translate --to hl7v2 mappings/fhir-care/fixtures/hospice-referral-bundle.fhir-in.json
     expect_output 'RF1|A|U'
+    # An Encounter written in FHIR reaches a v2-only system as an A08 with its PV1.
+    expect_status 0 "$bin" translate --to hl7v2 mappings/fhir-care/fixtures/hospital-stay-bundle.fhir-in.json
+    expect_output 'ADT^A08^ADT_A01'
+    expect_output '|ADM-5521^^^NH1234^VN|'
     "$bin" translate --to hl7v2 examples/adt_a08_eol_preferences.hl7 >"$out.v2" 2>/dev/null
     expect_status 0 "$bin" hl7 check "$out.v2"
     rm -f "$out.v2"
     ;;
   round_trip_v2)
-    # v2 -> care and v2 -> care -> v2 -> care give the same patient, end-of-life plan and referral.
+    # v2 -> care and v2 -> care -> v2 -> care give the same patient, end-of-life plan, referral,
+    # next of kin and encounter (same_encounter says what an A08 cannot carry).
     done_count=0
+    encounters=0
     for f in examples/*.hl7 mappings/hl7v2-care/fixtures/*.hl7; do
       # A merge (A40) is an event, not a state: ADT^A31 and REF^I12 have no MRG to write it back.
       case "$f" in *a40-*) continue ;; esac
@@ -180,10 +225,16 @@ case "$case_name" in
       done_count=$((done_count + 1))
       "$bin" translate --to hl7v2 "$f" >"$out.v2" 2>"$out" || fail "$f: care -> hl7v2 failed"
       "$bin" translate --to care "$out.v2" >"$out.b" 2>"$out" || fail "$f: the HL7v2 written does not translate back"
-      same_record "$out.a" "$out.b" "$f" patient eol referral
+      same_record "$out.a" "$out.b" "$f" patient eol referral relatedPerson
+      # A record in a visit goes out as ADT^A08 (REF^I12 for a referral: its visit is a reference).
+      if grep -q '"encounter"' "$out.a" && ! grep -q '^RF1|' "$out.v2"; then
+        encounters=$((encounters + 1))
+        same_encounter "$out.a" "$out.b" "$out.v2" "$f"
+      fi
     done
     rm -f "$out.a" "$out.b" "$out.v2"
     [ "$done_count" -ge 5 ] || fail "only $done_count HL7v2 round trip(s) ran"
+    [ "$encounters" -ge 8 ] || fail "only $encounters HL7v2 round trip(s) with an encounter ran"
     ;;
   round_trip_fhir)
     # FHIR -> care and FHIR -> care -> FHIR -> care give the same records.
@@ -196,10 +247,33 @@ case "$case_name" in
       done_count=$((done_count + 1))
       "$bin" translate --to fhir "$f" >"$out.fhir" 2>"$out" || fail "$f: care -> FHIR failed"
       "$bin" translate --to care "$out.fhir" >"$out.b" 2>"$out" || fail "$f: the FHIR written does not translate back"
-      same_record "$out.a" "$out.b" "$f" patient eol referral
+      same_record "$out.a" "$out.b" "$f" patient eol referral encounter relatedPerson careTeamMember \
+        organization practitioner practitionerRole
     done
     rm -f "$out.a" "$out.b" "$out.fhir"
-    [ "$done_count" -ge 2 ] || fail "only $done_count FHIR round trip(s) ran"
+    [ "$done_count" -ge 4 ] || fail "only $done_count FHIR round trip(s) ran"
+    ;;
+  round_trip_v2_fhir)
+    # HL7v2 -> care -> FHIR -> care: the Bundle `translate` writes for every hl7v2-care fixture maps
+    # back without errors, with every entity it came from (mapping_test compares them field by field).
+    done_count=0
+    for f in mappings/hl7v2-care/fixtures/*.hl7; do
+      "$bin" translate --to care "$f" >"$out.a" 2>"$out"
+      status=$?
+      [ "$status" -eq 1 ] && continue  # a rejected input has no round trip
+      [ "$status" -eq 0 ] || fail "$f: exit status $status"
+      done_count=$((done_count + 1))
+      "$bin" translate --to fhir "$f" >"$out.fhir" 2>"$out" || fail "$f: care -> FHIR failed"
+      "$bin" translate --to care "$out.fhir" >"$out.b" 2>"$out" || fail "$f: the FHIR written does not translate back"
+      node -e '
+        const fs = require("fs");
+        const [a, b] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f)));
+        for (const k of ["patient", "encounter", "referral", "eol", "relatedPerson", "careTeamMember"])
+          if (a[k] && !b[k]) { console.log(`${k} lost in the round trip`); process.exit(1); }' "$out.a" "$out.b" \
+        >"$out" 2>&1 || fail "$f: an entity did not come back"
+    done
+    rm -f "$out.a" "$out.b" "$out.fhir"
+    [ "$done_count" -ge 10 ] || fail "only $done_count HL7v2 -> FHIR round trip(s) ran"
     ;;
   profile_test)
     expect_status 0 "$bin" profile test

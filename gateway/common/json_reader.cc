@@ -200,6 +200,7 @@ Result<JsonDocument, JsonSyntaxError> parse_json_with_positions(std::string_view
     if (builder.duplicate_) {
       e.offset = builder.duplicate_offset_;
       e.message = "duplicate key '" + builder.duplicate_key_ + "' in this object";
+      e.duplicate_key = builder.duplicate_key_;
     } else {
       e.offset = r.Offset();
       e.message = rapidjson::GetParseError_En(r.Code());

@@ -82,6 +82,9 @@ struct JsonSyntaxError {
   std::size_t offset = 0;
   TextPosition position;
   std::string message;  // e.g. "Missing a comma or '}' after an object member."
+  // Set iff the text is well-formed up to a key repeated in one object (offset: the repeat),
+  // so that callers can phrase that error their own way.
+  std::string duplicate_key;
 };
 
 // Parses `text`. On error: where (offset, line, column) and why.

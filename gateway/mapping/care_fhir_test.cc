@@ -17,39 +17,13 @@
 #include "mapping/engine.h"
 #include "mapping/fhir_engine.h"
 #include "mapping/fixtures.h"
+#include "mapping/test_support.h"
 
 using namespace midhurst;
 using namespace midhurst::mapping;
+using namespace midhurst::mapping::test;
 
 namespace {
-
-std::shared_ptr<const fhir::Model> model() {
-  static const std::shared_ptr<const fhir::Model> m = [] {
-    auto r = fhir::r4::load_model(MIDHURST_PROFILES_DIR);
-    if (!r.ok()) FAIL(r.error().to_string());
-    return std::make_shared<const fhir::Model>(std::move(*r));
-  }();
-  return m;
-}
-
-const fhir::ProfileSet& fhir_profiles() {
-  static const fhir::ProfileSet set = [] {
-    auto s = fhir::ProfileSet::load(MIDHURST_PROFILES_DIR);
-    if (!s.ok()) FAIL(s.error().to_string());
-    return std::move(s).value();
-  }();
-  return set;
-}
-
-std::shared_ptr<const ProfileSet> real_set() {
-  static const std::shared_ptr<const ProfileSet> set = [] {
-    auto r = ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
-    if (!r.ok())
-      for (const LoadError& e : r.error()) FAIL(e.to_string());
-    return *r;
-  }();
-  return set;
-}
 
 const char* kGenderMap = R"({"resourceType": "ConceptMap", "url": "urn:g", "group": [
  {"source": "s", "target": "http://hl7.org/fhir/administrative-gender",
@@ -66,7 +40,7 @@ std::string profile(const std::string& rules) {
 
 LoadErrors load_errors(const std::string& text) {
   LoadOptions o;
-  o.fhir_model = model();
+  o.fhir_model = fhir_model();
   auto r = ProfileSet::load({{"c.json", text}}, {{"concepts/g.json", kGenderMap}}, o);
   if (r.ok()) return {};
   return r.error();
@@ -79,13 +53,6 @@ LoadError only_error(const std::string& text) {
   INFO((e.empty() ? std::string("no error") : all));
   REQUIRE(e.size() == 1);
   return e[0];
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 care::Record record_of(const std::string& care_json) {
@@ -107,7 +74,7 @@ std::shared_ptr<const ProfileSet> load_care_fhir() {
       maps.push_back({"concepts/" + e.path().filename().string(), read_file(e.path())});
     std::sort(profiles.begin(), profiles.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     LoadOptions o;
-    o.fhir_model = model();
+    o.fhir_model = fhir_model();
     auto r = ProfileSet::load(profiles, maps, o);
     if (!r.ok())
       for (const LoadError& e : r.error()) FAIL(e.to_string());
@@ -348,7 +315,7 @@ TEST_CASE("hl7v2 → care → FHIR: every accepted hl7v2 fixture renders a valid
     REQUIRE(m.ok());
     TranslateOptions o;
     o.received_at = kFixtureReceivedAt;
-    const Translation care = translate(*real_set(), *m, o);
+    const Translation care = translate(*shipped_profiles(), *m, o);
     if (!care.accepted) continue;
     ++accepted;
     INFO(f.filename().string());
@@ -378,7 +345,7 @@ TEST_CASE("care→fhir: a site overlay replaces its base and can drop rules", "[
           "remove": ["gp", "gp-practitioner"],
           "rules": [{"id": "telecom.rank", "value": 1, "target": "rank"}]})";
   LoadOptions o;
-  o.fhir_model = model();
+  o.fhir_model = fhir_model();
   auto set = ProfileSet::load({{"care-fhir/patient.json", read_file(dir + "/care-fhir/patient.json")},
                                {"sites/site.json", overlay}},
                               maps, o);
@@ -485,7 +452,7 @@ TEST_CASE("care→fhir loader: 'served' is a boolean", "[care-fhir][loader]") {
 
 TEST_CASE("care→fhir: the group source '.' and root paths read the right values", "[care-fhir]") {
   LoadOptions o;
-  o.fhir_model = model();
+  o.fhir_model = fhir_model();
   const std::string text = R"({"name": "c", "version": "1", "direction": "care->fhir", "rules": [
     {"id": "flag", "resource": "Flag", "source": "eol.cprDecision", "rules": [
       {"id": "flag.code", "value": {"system": "http://snomed.info/sct", "code": "450476008"}, "target": "Flag.code"},

@@ -10,10 +10,10 @@ namespace midhurst::mapping {
 
 namespace {
 
-constexpr std::string_view kGroupKeys[] = {"id", "description", "source", "when", "target", "rules"};
+constexpr std::string_view kGroupKeys[] = {"id", "description", "source", "when", "target", "rules", "last"};
 constexpr std::string_view kLeafKeys[] = {"id", "description", "source", "value", "target", "when", "transform",
                                           "conceptMap", "reverse", "unmapped", "default", "required",
-                                          "sequence", "encoded", "skip"};
+                                          "sequence", "encoded", "skip", "last", "targetFrom"};
 
 // What a group's target leaves its inner rules: a segment ("OBX[]": they write "-5"), a field or
 // repetition ("PID-3[]": they write ".1"), or nothing to be relative to (no target).
@@ -22,6 +22,8 @@ enum class Level : std::uint8_t { kNone, kSegment, kField, kComponent };
 const std::regex kAbsolute(R"(^[A-Z][A-Z0-9]{2}(\[[0-9]*\])?(-[0-9]+(\[[0-9]*\])?(\.[0-9]+(\.[0-9]+)?)?)?$)");
 const std::regex kField(R"(^-[0-9]+(\[[0-9]*\])?(\.[0-9]+(\.[0-9]+)?)?$)");
 const std::regex kComponent(R"(^\.[0-9]+(\.[0-9]+)?$)");
+// The segments a `targetFrom` rule may write: "Z*" (every Z-segment), "ZU*" (HL72UK ones).
+const std::regex kSegmentWildcard(R"(^[A-Z][A-Z0-9]?\*$)");
 
 // The level a target ends at.
 Level level_of(const std::string& t) {
@@ -86,6 +88,10 @@ class Compiler {
       if (k->type != JsonNode::Type::kNumber || !k->is_integer || k->integer < 0) s.at(*k, "'skip' is how many leading values to leave out");
       else r.skip = static_cast<std::size_t>(k->integer);
     }
+    if (const JsonNode* l = n.find("last")) {
+      if (l->type != JsonNode::Type::kBool) s.at(*l, "'last' is true or false");
+      else r.last = l->boolean;
+    }
     if (const JsonNode* e = n.find("encoded")) {
       if (e->type != JsonNode::Type::kBool) s.at(*e, "'encoded' is true or false");
       else r.encoded = e->boolean;
@@ -96,7 +102,30 @@ class Compiler {
       r.when = condition(*w, s, group ? full : prefix, group ? (r.source ? steps + r.source->steps().size() : 0) : steps);
 
     Level inner_level = Level::kNone;
-    if (const JsonNode* t = n.find("target")) {
+    const JsonNode* target_from = n.find("targetFrom");
+    if (const JsonNode* t = n.find("target"); t && target_from) {
+      // The path comes from the record; the target only says which segments it may name.
+      if (!t->is_string() || !std::regex_match(t->string, kSegmentWildcard) || t->string.starts_with("M"))
+        s.at(*t, "with 'targetFrom' the target names the segments it may write, as a wildcard: \"Z*\", \"ZU*\"");
+      else {
+        r.target = t->string;
+        r.target_segments = t->string.substr(0, t->string.size() - 1);
+      }
+      if (!target_from->is_string() || target_from->string.empty()) s.at(*target_from, "'targetFrom' is a care path");
+      else {
+        const std::string from = prefix.empty() ? target_from->string : prefix + "." + target_from->string;
+        auto c = care::CompiledPath::compile(from);
+        if (!c) s.at(*target_from, "care path '" + from + "': " + c.error().message);
+        else if (c->info().kind != care::Kind::kString)
+          s.at(*target_from, "'" + from + "' is " + c->info().type_name() + "; 'targetFrom' reads an HL7v2 path as text");
+        else {
+          r.target_from = c->suffix(steps);
+          r.target_from_text = target_from->string;
+        }
+      }
+    } else if (target_from) {
+      s.at(*target_from, "'targetFrom' needs a 'target' naming the segments it may write (\"Z*\")");
+    } else if (const JsonNode* t = n.find("target")) {
       if (!t->is_string() || t->string.empty()) s.at(*t, "'target' is an HL7v2 path");
       else {
         r.target = t->string;

@@ -96,8 +96,9 @@ class Build {
       for_each_value(record_, *r.source, ctx, [&](const care::ValueRef& v) {
         if (v.ptr && v.struct_info) values.push_back(Context{v.ptr, v.struct_info});
       });
+      if (r.when) std::erase_if(values, [&](const Context& v) { return !holds(record_, *r.when, v); });
+      if (r.last && values.size() > 1) values.erase(values.begin(), values.end() - 1);
       for (const Context& v : values) {
-        if (r.when && !holds(record_, *r.when, v)) continue;
         const std::string here = r.target.empty() ? base : resolve(r, base);
         // `sequence` writes the occurrence (OBX[3]) or repetition (PID-3[2]) this run fills.
         const std::size_t open = here.find('['), close = here.find(']');
@@ -126,6 +127,7 @@ class Build {
         else texts.push_back(scalar_text(*s));
       });
     texts.erase(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(std::min(r.skip, texts.size())));
+    if (r.last && texts.size() > 1) texts.erase(texts.begin(), texts.end() - 1);
     std::vector<Item> items;
     for (std::string& t : texts) {
       Item i;
@@ -167,6 +169,10 @@ class Build {
       if (r.required) issue(r, hl7v2::ErrorCode::kRequiredFieldMissing, true, "required value missing at " + r.source_text);
       return;
     }
+    if (r.target_from) {
+      write_keyed(r, ctx, out.front());
+      return;
+    }
     // Several values go to successive repetitions when the target is a field that names none,
     // are joined by spaces in a component (further given names), else the first is kept.
     const std::string target = resolve(r, base);
@@ -196,6 +202,24 @@ class Build {
       auto s = r.encoded ? out_.message.set_encoded(*path, out[k]) : out_.message.set(*path, out[k]);
       if (!s) issue(r, hl7v2::ErrorCode::kApplicationInternalError, false, at + ": " + s.error());
     }
+  }
+
+  // A value whose place is itself a care value (a Z-segment key "ZU1[2]-3", "ZU8-3[2]"): written
+  // there when the key is an HL7v2 path into the segments the rule's target allows.
+  void write_keyed(const CareV2Rule& r, const Context& ctx, const std::string& text) {
+    std::string key;
+    for_each_value(record_, *r.target_from, ctx, [&](const care::ValueRef& v) {
+      if (const auto k = care::read_scalar(v); k && key.empty()) key = scalar_text(*k);
+    });
+    auto path = hl7v2::Path::parse(key);
+    if (key.empty() || !path || !key.starts_with(r.target_segments) || key.starts_with("MSH")) {
+      issue(r, hl7v2::ErrorCode::kDataType, false,
+            "'" + key + "' (" + r.target_from_text + ") is not a path into the segments " + r.target + "; value left out");
+      if (!key.empty()) out_.issues.back().source = key;  // where the record asked to write
+      return;
+    }
+    if (auto s = out_.message.set(*path, text); !s)
+      issue(r, hl7v2::ErrorCode::kApplicationInternalError, false, key + ": " + s.error());
   }
 
   static Status<std::string> apply_step(const Transform& t, std::vector<Item>& items, const TransformEnv& env, Cursor* at) {
@@ -230,8 +254,13 @@ class Build {
   V2Build& out_;
 };
 
-bool extended(const ProfileSet& set, const Profile* p) {
-  return std::any_of(set.profiles().begin(), set.profiles().end(), [&](const auto& q) { return q->base == p; });
+// A profile gives way to an extension of it whose match holds for the record: a site overlay
+// (which inherits the match) always replaces its base, and a variant with a narrower match of its
+// own (care-adt-a08 over care-adt-a31: "the record holds an encounter") replaces it only there.
+bool replaced_by_extension(const care::Record& record, const ProfileSet& set, const Profile* p) {
+  return std::any_of(set.profiles().begin(), set.profiles().end(), [&](const auto& q) {
+    return q->base == p && (!q->care_match || holds(record, *q->care_match, Context{}));
+  });
 }
 
 }  // namespace
@@ -259,7 +288,7 @@ Result<const Profile*, MappingIssue> select_care_v2_profile(const care::Record& 
       if (p->name == name) return p.get();
       continue;
     }
-    if (p->abstract || extended(set, p.get())) continue;
+    if (p->abstract || replaced_by_extension(record, set, p.get())) continue;
     if (p->care_match && !holds(record, *p->care_match, Context{})) continue;
     if (!best || p->priority > best->priority || (p->priority == best->priority && p->depth > best->depth)) best = p.get();
   }

@@ -4,7 +4,9 @@
 //
 // How a record is rendered (translate_to_hl7v2):
 //  1. The profile: options.profile, else the non-abstract care→hl7v2 profile whose `match` holds
-//     with the highest priority (then the deepest `extends`, then load order). None: an error.
+//     with the highest priority (then the deepest `extends`, then load order), leaving out a
+//     profile when an extension of it also matches (care-adt-a08, which extends care-adt-a31 for
+//     records that hold an encounter, replaces it there). None: an error.
 //  2. MSH from the options (sending/receiving application and facility, control id, timestamp
 //     as given: no clock is read unless it is empty) and the profile's `message` (MSH-9, MSH-12);
 //     MSH-11 "P".
@@ -13,7 +15,9 @@
 //     transforms and ConceptMap, and sets its target. A group runs once per value of its source;
 //     a target "SEG[]" takes the next occurrence of the segment and "SEG-n[]" the next
 //     repetition of the field, so its relative targets ("-5", ".1") land there; `sequence` writes
-//     the run number (set ids). Segments appear in the order rules first write them.
+//     the run number (set ids); `last` keeps only the last value or run (the current location).
+//     A `targetFrom` rule writes where a care value says (a Z-segment key, "ZU1-3"), only into
+//     the segments its target names ("Z*"). Segments appear in the order rules first write them.
 //  4. Failures: a `required` rule without a value, or an "unmapped": "reject" code, fails the
 //     translation; other failures leave the field empty with a warning.
 //

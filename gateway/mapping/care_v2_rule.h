@@ -8,6 +8,7 @@
 //   PID-5.1  PID-3[2].4.1      absolute
 //   PID-3[]  OBX[]             a group target: each run takes the next repetition / occurrence
 //   .1  .4.1  -5  -5.1         relative to the group's target (component / field)
+//   Z* with targetFrom         the path is a care value (a Z-segment key), within segments Z*
 // Values are written with hl7v2::Message::set, which escapes them; care dates become HL7 DT
 // (YYYYMMDD), dateTimes TS (YYYYMMDDhhmm[ss]+hhmm), booleans Y/N.
 //
@@ -46,6 +47,12 @@ struct CareV2Rule {
   bool sequence = false;  // writes the group's run number (OBX-1, NTE-1 set ids)
   bool encoded = false;   // a constant written with its ^ and & as structure ("CPR^CPR decision^MIDHURST-EOL")
   std::size_t skip = 0;   // leaves out the first values of the source ("given" after the first)
+  bool last = false;      // only the last value (of a group: the last run whose `when` holds)
+
+  // `targetFrom`: the target is read from the record ("ZU1-3", a Z-segment value's key), and must
+  // name a segment whose id starts with `target_segments` (the rule's target "Z*" gives "Z").
+  std::optional<care::CompiledPath> target_from;
+  std::string target_from_text, target_segments;
 
   std::string target;  // as written
   enum class TargetKind : std::uint8_t { kAbsolute, kField, kComponent } target_kind = TargetKind::kAbsolute;

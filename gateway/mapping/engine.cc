@@ -1,6 +1,7 @@
 #include "mapping/engine.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -65,7 +66,7 @@ bool text_present(const hl7v2::Element& e) {
 class Run {
  public:
   Run(const Profile& profile, const hl7v2::Message& m, Translation& out)
-      : profile_(profile), m_(m), out_(out) {}
+      : profile_(profile), m_(m), ids_(m), out_(out) {}
 
   void rules() {
     Slot root;
@@ -85,7 +86,7 @@ class Run {
       for (const V2Path& p : kPaths)
         if (p.text() == path) v = &p;
       std::string text;
-      v->expand(m_, Cursor{}, [&](const Cursor& c) {
+      v->expand(m_, ids_, Cursor{}, [&](const Cursor& c) {
         text = c.element(m_).text();
         if (!text.empty()) reads_.push_back({c, &kProvenanceRule});
       });
@@ -118,23 +119,41 @@ class Run {
       if (it == seen.end()) it = seen.insert(seen.end(), {id, 0});
       occurrence[i] = ++it->second;
     }
+    // Field names are built in a stack buffer: most fit std::string's small buffer, so naming
+    // the ~100 populated fields of a message allocates nothing.
     auto name = [&](std::size_t si, std::uint32_t f, std::uint32_t r, std::uint32_t c, std::uint32_t sub) {
-      std::string out(m_.segment(si).id());
-      if (occurrence[si] > 1) out += "[" + std::to_string(occurrence[si]) + "]";
-      out += "-" + std::to_string(f);
-      if (r > 1) out += "[" + std::to_string(r) + "]";
-      if (c) out += "." + std::to_string(c);
-      if (sub) out += "." + std::to_string(sub);
-      return out;
+      char buf[96];  // a 16-character id and five 10-digit numbers fit
+      char* p = buf;
+      char* const end = buf + sizeof buf;
+      const std::string_view id = m_.segment(si).id();
+      const std::size_t idn = std::min<std::size_t>(id.size(), 16);
+      p = std::copy_n(id.data(), idn, p);
+      auto num = [&](std::uint32_t n) { p = std::to_chars(p, end, n).ptr; };
+      if (occurrence[si] > 1) *p++ = '[', num(occurrence[si]), *p++ = ']';
+      *p++ = '-', num(f);
+      if (r > 1) *p++ = '[', num(r), *p++ = ']';
+      if (c) *p++ = '.', num(c);
+      if (sub) *p++ = '.', num(sub);
+      return std::string(buf, static_cast<std::size_t>(p - buf));
     };
+    // The ignore entries that can apply to a segment, then to a field of it: filtered once there
+    // rather than compared by segment id for every value.
+    std::vector<const IgnoreEntry*> seg_ignores, field_ignores;
+    std::vector<const std::string*> listed;  // the rules of the current entry, by address
     for (std::size_t si = 0; si < m_.segment_count(); ++si) {
       const hl7v2::Segment seg = m_.segment(si);
       const std::string_view id = seg.id();
       const bool header = id == "MSH" || id == "BHS" || id == "FHS";
       const std::size_t nfields = seg.field_count();
+      seg_ignores.clear();
+      for (const IgnoreEntry& ig : profile_.ignore)
+        if (ig.segment == id && (ig.occurrence == 0 || ig.occurrence == occurrence[si])) seg_ignores.push_back(&ig);
       for (std::uint32_t f = header ? 3 : 1; f <= nfields; ++f) {  // MSH-1/2 are the delimiters
         const hl7v2::Element field = seg.field(f);
         if (field.empty()) continue;
+        field_ignores.clear();
+        for (const IgnoreEntry* ig : seg_ignores)
+          if (ig->field == 0 || ig->field == f) field_ignores.push_back(ig);
         auto lo = std::lower_bound(reads_.begin(), reads_.end(), std::make_pair(si, f),
                                    [](const Read& r, const std::pair<std::size_t, std::uint32_t>& k) {
                                      return std::make_pair(static_cast<std::size_t>(r.at.segment), r.at.field) < k;
@@ -142,6 +161,7 @@ class Run {
         auto hi = lo;
         while (hi != reads_.end() && hi->at.segment == si && hi->at.field == f) ++hi;
         LedgerEntry entry{name(si, f, 1, 0, 0), LedgerEntry::Status::kUnread, {}, {}};
+        listed.clear();
         bool any_mapped = false, all_ignored = true, any_value = false;
         std::uint32_t r = 0;
         field.for_each_part([&](const hl7v2::Element& rep) {
@@ -151,6 +171,9 @@ class Run {
             ++c;
             std::uint32_t sub = 0;
             const bool split = comp.size() > 1;
+            bool ignored = false;
+            for (const IgnoreEntry* ig : field_ignores)
+              if (ig->component == 0 || ig->component == c) ignored = true;
             comp.for_each_part([&](const hl7v2::Element& leaf) {
               ++sub;
               if (leaf.empty()) return;
@@ -162,15 +185,16 @@ class Run {
                 if (at.component && at.component != c) continue;
                 if (at.subcomponent && at.subcomponent != sub) continue;
                 covered = true;
+                // Most reads repeat a rule already listed: known by address, no string compared.
+                if (std::find(listed.begin(), listed.end(), it->rule) != listed.end()) continue;
+                listed.push_back(it->rule);
                 if (std::find(entry.rules.begin(), entry.rules.end(), *it->rule) == entry.rules.end())
                   entry.rules.push_back(*it->rule);
               }
-              bool ignored = false;
-              for (const IgnoreEntry& ig : profile_.ignore)
-                if (ig.covers(id, occurrence[si], f, c)) ignored = true;
               any_mapped = any_mapped || covered;
               all_ignored = all_ignored && (ignored || covered);
-              if (!covered && !ignored) entry.unread.push_back(name(si, f, r, c, split ? sub : 0));
+              // Unread parts are only reported for a mapped field: named once that is known.
+              if (!covered && !ignored && lo != hi) entry.unread.push_back(name(si, f, r, c, split ? sub : 0));
             });
           });
         });
@@ -201,7 +225,7 @@ class Run {
       default: break;
     }
     bool result = false;
-    c.path->expand(m_, ctx, [&](const Cursor& at) {
+    c.path->expand(m_, ids_, ctx, [&](const Cursor& at) {
       if (result) return;
       const hl7v2::Element e = at.element(m_);
       if (at.level == V2Level::kSegment) {  // a segment exists
@@ -214,7 +238,7 @@ class Run {
         result = true;
         return;
       }
-      const std::string text = e.text();
+      const std::string_view text = e.text(scratch_);
       for (const std::string& v : c.values)
         if (text == v) result = true;
     });
@@ -309,19 +333,21 @@ class Run {
 
   void apply(const Rule& r, const Cursor& ctx, Slot& slot) {
     if (r.is_group) return apply_group(r, ctx, slot);
-    std::vector<Read> reads;
+    Pooled<Read> pooled_reads(spare_reads_);
+    Pooled<Item> pooled_items(spare_items_);
+    std::vector<Read>& reads = pooled_reads.v;
     if (r.when && !holds(*r.when, ctx, reads, &r.id)) return;
-    std::vector<Item> items;
+    std::vector<Item>& items = pooled_items.v;
     Cursor first = ctx;
     bool have_first = false;
     if (r.source) {
-      r.source->expand(m_, ctx, [&](const Cursor& at) {
+      r.source->expand(m_, ids_, ctx, [&](const Cursor& at) {
         if (!have_first) first = at, have_first = true;
         const hl7v2::Element e = at.element(m_);
         if (!text_present(e)) return;
         reads.push_back({at, &r.id});
         std::string text = e.text();
-        items.push_back(Item{text, text, at});
+        items.push_back(Item{text, std::move(text), at});
       });
     } else if (r.value) {
       items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.value), "", ctx});
@@ -397,7 +423,8 @@ class Run {
 
   void apply_group(const Rule& g, const Cursor& ctx, Slot& parent) {
     auto run = [&](const Cursor& c) {
-      std::vector<Read> reads;
+      Pooled<Read> pooled_reads(spare_reads_);
+      std::vector<Read>& reads = pooled_reads.v;
       if (g.when && !holds(*g.when, c, reads, &g.id)) return;
       Slot slot;
       slot.parent = &parent;
@@ -419,7 +446,7 @@ class Run {
       if (slot.sourced) parent.sourced = true;
     };
     if (!g.source) return run(ctx);
-    g.source->expand(m_, ctx, [&](const Cursor& c) {
+    g.source->expand(m_, ids_, ctx, [&](const Cursor& c) {
       if (c.level != V2Level::kSegment && !hl7v2::has_value(c.element(m_))) return;
       run(c);
     });
@@ -434,17 +461,22 @@ class Run {
       if (e.type == care::EntityType::kProvenance) continue;
       const void* obj = out_.record.find(e.type);
       if (!obj) continue;
-      prune_struct(e.info(), const_cast<void*>(obj), std::string(e.path_name));
+      std::string path(e.path_name);
+      prune_struct(e.info(), const_cast<void*>(obj), path);
     }
   }
 
-  void prune_struct(const care::StructInfo& s, void* obj, const std::string& path) {
+  // `path` names obj; it is extended in place for each element and restored (no string per element).
+  void prune_struct(const care::StructInfo& s, void* obj, std::string& path) {
     for (const care::FieldInfo& f : s.fields) {
       if (f.kind != care::Kind::kStruct || f.shape == care::Shape::kOne) continue;
       for (std::size_t i = f.count(obj); i-- > 0;) {
         void* e = const_cast<void*>(f.element(obj, i));
-        const std::string p = path + "." + std::string(f.name) + (f.shape == care::Shape::kList ? "[" + std::to_string(i) + "]" : "");
-        prune_struct(*f.struct_info(), e, p);
+        const std::size_t base = path.size();
+        path.append(".").append(f.name);
+        if (f.shape == care::Shape::kList) path.append("[").append(std::to_string(i)).append("]");
+        const std::string& p = path;
+        prune_struct(*f.struct_info(), e, path);
         if (std::string why = care::check_complete(*f.struct_info(), e); !why.empty()) {
           f.erase(obj, i);
           MappingIssue mi;
@@ -454,12 +486,41 @@ class Run {
           mi.target = p;
           out_.issues.push_back(std::move(mi));
         }
+        path.resize(base);
       }
     }
   }
 
+  // A vector borrowed from a free list for one rule's evaluation and given back cleared, its
+  // capacity kept: a message runs hundreds of rules (and groups once per context), and a fresh
+  // vector for each was a large share of its allocations.
+  template <typename T>
+  struct Pooled {
+    explicit Pooled(std::vector<std::vector<T>>& spare) : spare_(spare) {
+      if (!spare_.empty()) {
+        v = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    ~Pooled() {
+      v.clear();
+      spare_.push_back(std::move(v));
+    }
+    Pooled(const Pooled&) = delete;
+    Pooled& operator=(const Pooled&) = delete;
+    std::vector<T> v;
+
+   private:
+    std::vector<std::vector<T>>& spare_;
+  };
+
+  std::vector<std::vector<Read>> spare_reads_;
+  std::vector<std::vector<Item>> spare_items_;
+  std::string scratch_;  // text of a value being compared (conditions)
+
   const Profile& profile_;
   const hl7v2::Message& m_;
+  const SegmentIds ids_;
   Translation& out_;
   std::vector<Read> reads_;
   care::ValueRef root_;
@@ -469,25 +530,26 @@ class Run {
 
 Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const hl7v2::Message& message) {
   std::vector<const Profile*> hits;
+  const SegmentIds ids(message);
   for (const auto& p : set.profiles()) {
     if (p->abstract || p->direction != Direction::kHl7v2ToCare || !p->match) continue;
     // Matching records no reads here; translate_with records the match fields of the chosen one.
     struct Probe {
-      static bool holds(const Condition& c, const hl7v2::Message& m, const Cursor& ctx) {
+      static bool holds(const Condition& c, const hl7v2::Message& m, const SegmentIds& ids, const Cursor& ctx) {
         switch (c.op) {
           case Condition::Op::kAll:
             for (const Condition& k : c.children)
-              if (!holds(k, m, ctx)) return false;
+              if (!holds(k, m, ids, ctx)) return false;
             return true;
           case Condition::Op::kAny:
             for (const Condition& k : c.children)
-              if (holds(k, m, ctx)) return true;
+              if (holds(k, m, ids, ctx)) return true;
             return false;
-          case Condition::Op::kNot: return !holds(c.children[0], m, ctx);
+          case Condition::Op::kNot: return !holds(c.children[0], m, ids, ctx);
           default: break;
         }
         bool result = false;
-        c.path->expand(m, ctx, [&](const Cursor& at) {
+        c.path->expand(m, ids, ctx, [&](const Cursor& at) {
           const hl7v2::Element e = at.element(m);
           if (at.level == V2Level::kSegment) {
             result = result || c.op == Condition::Op::kExists;
@@ -495,13 +557,14 @@ Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const
           }
           if (!text_present(e)) return;
           if (c.op == Condition::Op::kExists) result = true;
-          const std::string text = e.text();
+          std::string scratch;
+          const std::string_view text = e.text(scratch);
           for (const std::string& v : c.values) result = result || text == v;
         });
         return c.op == Condition::Op::kExists ? result == c.exists : result;
       }
     };
-    if (Probe::holds(*p->match, message, Cursor{})) hits.push_back(p.get());
+    if (Probe::holds(*p->match, message, ids, Cursor{})) hits.push_back(p.get());
   }
   std::stable_sort(hits.begin(), hits.end(), [](const Profile* a, const Profile* b) {
     return std::tie(a->priority, a->depth) > std::tie(b->priority, b->depth);

@@ -10,21 +10,13 @@
 #include "care/json.h"
 #include "hl7v2/batch.h"
 #include "mapping/fixtures.h"
+#include "mapping/test_support.h"
 
 using namespace midhurst;
 using namespace midhurst::mapping;
+using namespace midhurst::mapping::test;
 
 namespace {
-
-std::shared_ptr<const ProfileSet> real_set() {
-  static const std::shared_ptr<const ProfileSet> set = [] {
-    auto r = ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
-    if (!r.ok())
-      for (const LoadError& e : r.error()) FAIL(e.to_string());
-    return *r;
-  }();
-  return set;
-}
 
 hl7v2::Message msg(std::string text) {
   auto m = hl7v2::Message::parse(std::move(text));
@@ -59,7 +51,7 @@ std::string issues_of(const Translation& t) {
 }  // namespace
 
 TEST_CASE("an ITK ADT^A01 maps to a typed Patient with provenance", "[engine]") {
-  const Translation t = translate(*real_set(), msg(kAdmit), {"2026-01-01T00:00:00+00:00", "j-1"});
+  const Translation t = translate(*shipped_profiles(), msg(kAdmit), {"2026-01-01T00:00:00+00:00", "j-1"});
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   REQUIRE(t.profile);
@@ -108,7 +100,7 @@ TEST_CASE("an ITK ADT^A01 maps to a typed Patient with provenance", "[engine]") 
 }
 
 TEST_CASE("the field ledger says of every populated field: mapped, ignored or unread", "[engine]") {
-  const Translation t = translate(*real_set(), msg(kAdmit));
+  const Translation t = translate(*shipped_profiles(), msg(kAdmit));
   auto entry = [&](const std::string& f) -> const LedgerEntry* {
     for (const LedgerEntry& e : t.ledger.entries)
       if (e.field == f) return &e;
@@ -166,7 +158,7 @@ TEST_CASE("match rules select the profile; a site overlay beats its base", "[eng
 
 TEST_CASE("a failing required rule rejects the message with the v2 location", "[engine]") {
   // 3478526985 fails the Modulus 11 check (domain.md section 5).
-  const Translation t = translate(*real_set(), msg(replace(kAdmit, "3333333333^^^NHS^NH", "3478526985^^^NHS^NH")));
+  const Translation t = translate(*shipped_profiles(), msg(replace(kAdmit, "3333333333^^^NHS^NH", "3478526985^^^NHS^NH")));
   CHECK(!t.accepted);
   REQUIRE(!t.issues.empty());
   const MappingIssue& i = t.issues[0];
@@ -185,10 +177,10 @@ TEST_CASE("a failing required rule rejects the message with the v2 location", "[
 }
 
 TEST_CASE("an impossible birth date rejects; a missing NHS number does not", "[engine]") {
-  const Translation bad_dob = translate(*real_set(), msg(replace(kAdmit, "196512131515", "19650230")));
+  const Translation bad_dob = translate(*shipped_profiles(), msg(replace(kAdmit, "196512131515", "19650230")));
   CHECK(!bad_dob.accepted);
   CHECK(has_issue(bad_dob, "error 102 (Data type error) at PID-7.1 [rule birth-date]"));
-  const Translation no_nhs = translate(*real_set(), msg(replace(kAdmit, "3333333333^^^NHS^NH~", "")));
+  const Translation no_nhs = translate(*shipped_profiles(), msg(replace(kAdmit, "3333333333^^^NHS^NH~", "")));
   INFO(issues_of(no_nhs));
   CHECK(no_nhs.accepted);
   CHECK(!no_nhs.record.get<care::Patient>()->nhs_number);
@@ -198,7 +190,7 @@ TEST_CASE("an impossible birth date rejects; a missing NHS number does not", "[e
 TEST_CASE("an optional failing rule leaves its target out with a warning; the rest converts", "[engine]") {
   std::string m = replace(kAdmit, "|2|||29 WEST", "|Q|||29 WEST");  // unknown sex code
   m = replace(m, "20261025013000|Y", "20261399|Y");                   // impossible death time
-  const Translation t = translate(*real_set(), msg(m));
+  const Translation t = translate(*shipped_profiles(), msg(m));
   INFO(issues_of(t));
   CHECK(t.accepted);
   const care::Patient* p = t.record.get<care::Patient>();
@@ -213,7 +205,7 @@ TEST_CASE("the fixtures of the default profiles pass", "[fixtures]") {
   std::ostringstream out;
   // MIDHURST_UPDATE_FIXTURES=1 rewrites the expected files from the actual results.
   const bool update = std::getenv("MIDHURST_UPDATE_FIXTURES") != nullptr;
-  const std::vector<FixtureResult> results = run_fixtures(*real_set(), MIDHURST_MAPPINGS_DIR, out, update);
+  const std::vector<FixtureResult> results = run_fixtures(*shipped_profiles(), MIDHURST_MAPPINGS_DIR, out, update);
   INFO(out.str());
   CHECK(results.size() >= 3);
   for (const FixtureResult& r : results) CHECK(r.passed);
@@ -241,7 +233,7 @@ TEST_CASE("every ADT message of the corpus translates to a Patient or fails with
     for (const hl7v2::MessageSpan& span : batch.messages()) {
     auto m = hl7v2::Message::parse(std::string(span.bytes));
     REQUIRE(m.ok());
-    const Translation t = translate(*real_set(), *m);
+    const Translation t = translate(*shipped_profiles(), *m);
     if (t.accepted) {
       ++patients;
       CHECK(t.record.get<care::Patient>() != nullptr);

@@ -10,7 +10,7 @@ namespace midhurst::mapping {
 namespace {
 
 constexpr std::string_view kResourceKeys[] = {"id", "description", "resource", "profile", "target", "when", "rules"};
-constexpr std::string_view kGroupKeys[] = {"id", "description", "source", "when", "target", "rules"};
+constexpr std::string_view kGroupKeys[] = {"id", "description", "source", "when", "target", "distinct", "rules"};
 constexpr std::string_view kLeafKeys[] = {"id", "description", "source", "value", "target", "when",
                                           "transform", "conceptMap", "reverse", "unmapped", "default",
                                           "required", "invalid", "reference"};
@@ -189,6 +189,12 @@ class Compiler {
       }
       if (r.source_type && r.source_type->is_primitive())
         s.at(*src, "a group's source must reach a FHIR structure, not the primitive " + r.source_type->name);
+      if (const JsonNode* d = n.find("distinct")) {
+        if (d->type != JsonNode::Type::kBool) s.at(*d, "'distinct' is true or false");
+        else if (d->boolean && (!t || !t->string.ends_with("[]")))
+          s.at(*d, "'distinct' goes with a group that appends to a list (\"target\": \"...[]\")");
+        else r.distinct = d->boolean;
+      }
       if (errors_->size() != errors_before || !r.target_path || !r.source_type) return std::nullopt;
       for (const RuleNode& c : rn.children)
         if (auto inner = rule(c, r)) r.rules.push_back(std::move(*inner));
@@ -259,8 +265,21 @@ class Compiler {
         if (!type->is_string() || !model_.resource(type->string)) s.at(*type, "'type' is the FHIR resource type referenced");
         else r.reference_type = type->string;
       }
+      if (const JsonNode* entity = ref->is_object() ? ref->find("entity") : nullptr) {
+        if (!entity->is_string() || !care::find_entity(entity->string))
+          s.at(*entity, "'entity' names the care entity type referenced (careTeamMember, practitioner...)");
+        else r.reference_entity = care::find_entity(entity->string);
+      }
+      if (const JsonNode* types = ref->is_object() ? ref->find("types") : nullptr) {
+        if (!types->is_array() || types->items.empty()) s.at(*types, "'types' lists the FHIR resource types the rule takes");
+        else
+          for (const JsonNode& u : types->items) {
+            if (!u.is_string() || !model_.resource(u.string)) s.at(u, "'types' lists FHIR resource types");
+            else r.reference_types.push_back(u.string);
+          }
+      }
       if (!ref->is_object() || (systems && !systems->is_array()))
-        s.at(*ref, "'reference' is {\"systems\": [identifier system URIs, in order of preference], \"type\": the resource type when the Reference does not say}");
+        s.at(*ref, "'reference' is {\"systems\": [identifier system URIs, in order of preference], \"type\": the resource type when the Reference does not say, \"types\": [the only resource types taken], \"entity\": the care entity type when not the namesake}");
       else if (systems) {
         for (const JsonNode& u : systems->items) {
           if (u.is_string()) r.reference_systems.push_back(u.string);
@@ -329,8 +348,18 @@ class Compiler {
       c.op = FhirCondition::Op::kExists;
       if (ex->type != JsonNode::Type::kBool) s.at(*ex, "'exists' is true or false");
       else c.exists = ex->boolean;
+    } else if (const JsonNode* m = n.find("matches")) {
+      c.op = FhirCondition::Op::kMatches;
+      if (!m->is_string()) s.at(*m, "'matches' takes a regular expression (text)");
+      else {
+        try {
+          c.pattern.emplace(m->string, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+          s.at(*m, "'matches': not a regular expression: " + std::string(e.what()));
+        }
+      }
     } else {
-      s.at(n, "a condition needs 'equals', 'in' or 'exists'");
+      s.at(n, "a condition needs 'equals', 'in', 'exists' or 'matches'");
       return std::nullopt;
     }
     return c;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "care/json.h"
 #include "mapping/fhir_read_path.h"
 
 namespace midhurst::mapping {
@@ -90,12 +91,24 @@ class Run {
 
   void profile(const Profile& p) {
     profile_ = &p;
-    for (const FhirCareRule& rule : p.fhir_care_rules)
+    for (const FhirCareRule& rule : p.fhir_care_rules) {
+      // A care record holds one entity of each type (and one CPR decision...): a resource rule
+      // whose target does not append takes the first resource; the others are left out, said so.
+      const bool single = !rule.target_path->text().ends_with("[]");
+      const Resource* taken = nullptr;
       for (const Resource& res : resources_) {
         if (res.type != rule.resource_type || !claims_profile(*res.json, rule.meta_profiles)) continue;
         if (rule.when && !holds(*rule.when, *res.json, res.location, rule)) continue;
+        if (single && taken) {
+          issue(rule, hl7v2::ErrorCode::kDataType, false, res.location,
+                "a second " + res.type + " for " + rule.target_path->text() + " (already mapped from " +
+                    taken->location + "); a care record holds one, so this one is left out");
+          continue;
+        }
         resource(rule, res);
+        taken = &res;
       }
+    }
   }
 
   void provenance(const FhirCareOptions& o, const Profile* p) {
@@ -190,6 +203,10 @@ class Run {
     read_fhir_path(ctx, location, *c.path, values);
     for (const FhirValue& v : values) reads_.emplace_back(v.location, &r.id);
     if (c.op == FhirCondition::Op::kExists) return values.empty() != c.exists;
+    if (c.op == FhirCondition::Op::kMatches)
+      return c.pattern && std::any_of(values.begin(), values.end(), [&](const FhirValue& v) {
+               return std::regex_match(fhir_text(*v.value), *c.pattern);
+             });
     for (const FhirValue& v : values)
       if (std::find(c.values.begin(), c.values.end(), fhir_text(*v.value)) != c.values.end()) return true;
     return false;
@@ -226,6 +243,15 @@ class Run {
         issue(r, hl7v2::ErrorCode::kRequiredFieldMissing, false, slot.location,
               r.target_path->text() + " left out: " + why);
         slot.ref.field->erase(slot.ref.owner, slot.ref.index);
+        return;
+      }
+      if (r.distinct) {
+        const std::string mine = care::struct_to_json(*slot.ref.struct_info, slot.ref.ptr, false);
+        for (std::size_t i = 0; i < slot.ref.index; ++i)
+          if (care::struct_to_json(*slot.ref.struct_info, slot.ref.field->element(slot.ref.owner, i), false) == mine) {
+            slot.ref.field->erase(slot.ref.owner, slot.ref.index);
+            return;
+          }
       }
     }
   }
@@ -256,6 +282,7 @@ class Run {
     if (r.is_group) {
       std::vector<FhirValue> values;
       read_fhir_path(ctx, location, *r.source, values);
+      bool filled = false;  // a group with a target that holds one value has been filled
       for (const FhirValue& v : values) {
         if (r.when && !holds(*r.when, *v.value, v.location, r)) continue;
         Slot inner;
@@ -263,9 +290,16 @@ class Run {
         inner.group = &r;
         inner.own = r.target_path->text() != slot.group->target_path->text() || slot.group == nullptr;
         inner.location = v.location;
+        const bool single = !(inner.own && r.target_path->text().ends_with("[]"));
+        if (single && filled) {
+          issue(r, hl7v2::ErrorCode::kDataType, false, v.location,
+                "a second value for " + r.target_path->text() + ", which holds one; left out");
+          continue;
+        }
         for (const FhirCareRule& k : r.rules) apply(k, *v.value, v.location, inner);
         if (inner.own) finish(inner, r);
         else if (inner.sourced) mark_sourced(&slot);
+        filled |= single && inner.sourced;
       }
       return;
     }
@@ -277,6 +311,7 @@ class Run {
     const care::PathInfo& info = r.target_path->info();
     const bool many = info.is_list || info.repeated;
     for (const FhirValue& v : values) {
+      if (!takes_type(r, v)) continue;  // a reference for another rule: not read here
       reads_.emplace_back(v.location, &r.id);
       if (wrote && !many) {
         if (r.is_reference) continue;  // the first reference with an identifier of the systems asked for won
@@ -449,6 +484,30 @@ class Run {
     return true;
   }
 
+  // The resource type a Reference points at, as far as it says: its `type`, its conditional form
+  // (Type?identifier=...), the Bundle entry it names, or its literal Type/id; "" when unknown.
+  std::string referenced_type(const rapidjson::Value& v) const {
+    if (std::string type = member_text(v, "type"); !type.empty()) return type;
+    const std::string reference = member_text(v, "reference");
+    if (reference.empty()) return "";
+    if (const std::size_t q = reference.find("?identifier="); q != std::string::npos) return reference.substr(0, q);
+    if (auto it = by_url_.find(reference); it != by_url_.end()) return member_text(*it->second, "resourceType");
+    const std::size_t slash = reference.rfind('/');
+    if (slash == std::string::npos || slash == 0 || reference.starts_with("urn:")) return "";
+    const std::size_t start = reference.rfind('/', slash - 1);
+    const std::size_t from = start == std::string::npos ? 0 : start + 1;
+    return reference.substr(from, slash - from);
+  }
+
+  // False for a reference the rule leaves to others (`reference.types`); a reference of unknown
+  // type counts as the rule's `reference.type`.
+  bool takes_type(const FhirCareRule& r, const FhirValue& v) const {
+    if (!r.is_reference || r.reference_types.empty()) return true;
+    std::string type = referenced_type(*v.value);
+    if (type.empty()) type = r.reference_type;
+    return std::find(r.reference_types.begin(), r.reference_types.end(), type) != r.reference_types.end();
+  }
+
   // A FHIR Reference: its identifier, or the one of the resource it points at (in the Bundle, or
   // named by a conditional reference).
   bool reference(const FhirCareRule& r, const FhirValue& v, Slot& slot, bool reject) {
@@ -504,7 +563,7 @@ class Run {
     if (type.empty()) type = r.reference_type;
     std::string entity_name = type;
     if (!entity_name.empty()) entity_name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(entity_name[0])));
-    const care::EntityInfo* e = care::find_entity(entity_name);
+    const care::EntityInfo* e = r.reference_entity ? r.reference_entity : care::find_entity(entity_name);
     if (!e || (!chosen && id.empty())) {
       issue(r, hl7v2::ErrorCode::kDataType, reject, v.location,
             e ? "the reference names no identifier" + std::string(r.reference_systems.empty() ? "" : " of the expected systems") +

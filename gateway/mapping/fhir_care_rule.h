@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -32,15 +33,17 @@
 
 namespace midhurst::mapping {
 
-// A condition on FHIR values: {"path": P, "equals"|"in"|"exists"}, all/any/not, an array for
-// all. P is a FhirPath relative to the rule's context; a path with several values holds when
-// any does. Values compare as text (booleans true/false).
+// A condition on FHIR values: {"path": P, "equals"|"in"|"exists"|"matches"}, all/any/not, an
+// array for all. P is a FhirPath relative to the rule's context; a path with several values holds
+// when any does. Values compare as text (booleans true/false); "matches" is an ECMAScript regular
+// expression the whole text must match (a date rather than a dateTime: "^[0-9-]+$").
 struct FhirCondition {
-  enum class Op : std::uint8_t { kEquals, kIn, kExists, kAll, kAny, kNot };
+  enum class Op : std::uint8_t { kEquals, kIn, kExists, kMatches, kAll, kAny, kNot };
   Op op = Op::kEquals;
   std::optional<FhirPath> path;
   std::vector<std::string> values;
   bool exists = true;
+  std::optional<std::regex> pattern;
   std::vector<FhirCondition> children;
 };
 
@@ -75,6 +78,12 @@ struct FhirCareRule {
   bool is_reference = false;
   std::vector<std::string> reference_systems;
   std::string reference_type;  // the target's type when the Reference does not say ("type" in `reference`)
+  // "types" in `reference`: the rule takes only references to these resource types (as the
+  // Reference, its conditional form or the Bundle entry says); others are left to other rules.
+  std::vector<std::string> reference_types;
+  // "entity" in `reference`: the care entity type written, when it is not the resource type's
+  // namesake (a CareTeam reference names a careTeamMember).
+  const care::EntityInfo* reference_entity = nullptr;
 
   // The care target: full (entity-rooted) and relative to the enclosing group's target.
   std::string target_text;
@@ -83,6 +92,9 @@ struct FhirCareRule {
   bool from_entity = false;  // "/field": relative to the resource rule's entity, not its target
 
   bool is_group = false;
+  // A group appending to a list ("target": "x[]") with "distinct": true does not append an
+  // element equal to one already there (FHIR that repeats an element says nothing new).
+  bool distinct = false;
   std::vector<FhirCareRule> rules;
   const fhir::TypeDef* source_type = nullptr;  // the FHIR type of the source's value (or the resource)
 };

@@ -2,6 +2,7 @@
 // inputs (a bad NHS number rejects with its FHIR location; references resolve inside a Bundle;
 // values are escaped by the HL7v2 library), the time conversion, and every fixture of both
 // directions through the fixture runner.
+#include <cstdlib>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -13,20 +14,17 @@
 #include "mapping/care_v2_engine.h"
 #include "mapping/fhir_care_engine.h"
 #include "mapping/fixtures.h"
+#include "mapping/test_support.h"
 
 using namespace midhurst;
 using namespace midhurst::mapping;
+using namespace midhurst::mapping::test;
 
 namespace {
 
 LoadOptions with_model() {
-  static const std::shared_ptr<const fhir::Model> m = [] {
-    auto r = fhir::r4::load_model(MIDHURST_PROFILES_DIR);
-    if (!r.ok()) FAIL(r.error().to_string());
-    return std::make_shared<const fhir::Model>(std::move(*r));
-  }();
   LoadOptions o;
-  o.fhir_model = m;
+  o.fhir_model = fhir_model();
   return o;
 }
 
@@ -34,6 +32,8 @@ std::shared_ptr<const ProfileSet> load_one(const std::string& text, LoadErrors* 
   auto r = ProfileSet::load({{"p.json", text}}, {}, with_model());
   if (!r.ok()) {
     if (errors) *errors = r.error();
+    else
+      for (const LoadError& e : r.error()) UNSCOPED_INFO(e.to_string());  // shown with the failing REQUIRE
     return nullptr;
   }
   return *r;
@@ -104,6 +104,101 @@ TEST_CASE("fhir→care: a reference resolves through the Bundle entry it names",
   CHECK(p->nhs_number->value == "9449305552");
 }
 
+const char* kDirectoryProfile = R"({"name": "p", "version": "1", "direction": "fhir→care",
+ "rules": [{"id": "team", "resource": "CareTeam", "target": "careTeamMember", "rules": [
+   {"id": "part", "source": "participant[]", "rules": [
+     {"id": "prac", "source": "member", "target": "practitioner",
+      "reference": {"systems": [], "types": ["Practitioner"]}},
+     {"id": "org", "source": "member", "target": "organization",
+      "reference": {"systems": ["https://fhir.nhs.uk/Id/ods-organization-code"], "type": "Organization", "types": ["Organization"]}}]}]},
+  {"id": "organization", "resource": "Organization", "target": "organization", "rules": [
+   {"id": "ods", "source": "identifier[system=https://fhir.nhs.uk/Id/ods-organization-code].value", "target": "odsCode"}]},
+  {"id": "leave", "resource": "Encounter", "target": "encounter", "rules": [
+   {"id": "hist", "source": "statusHistory[]", "target": "leaveOfAbsence[]", "distinct": true,
+    "when": {"path": "status", "equals": "onleave"}, "rules": [
+     {"id": "hist.start", "source": "period.start", "target": "start"}]},
+   {"id": "start-date", "source": "period.start", "target": "period.start", "when": {"path": "period.start", "matches": "^[0-9-]+$"}}]}]})";
+
+TEST_CASE("fhir→care: a reference goes to the rule that takes its resource type", "[fhir_care]") {
+  auto set = load_one(kDirectoryProfile);
+  REQUIRE(set);
+  const Translation t = from_fhir(*set, R"({"resourceType": "Bundle", "type": "collection", "entry": [
+    {"fullUrl": "urn:uuid:t", "resource": {"resourceType": "CareTeam", "participant": [
+      {"member": {"reference": "urn:uuid:o"}}]}},
+    {"fullUrl": "urn:uuid:o", "resource": {"resourceType": "Organization",
+      "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RYJ"}]}}]})");
+  CHECK(t.accepted);
+  const care::CareTeamMember* m = t.record.get<care::CareTeamMember>();
+  REQUIRE(m);
+  CHECK_FALSE(m->practitioner);
+  REQUIRE(m->organization);
+  CHECK(m->organization->type == care::EntityType::kOrganization);
+  REQUIRE(m->organization->identifier);
+  CHECK(m->organization->identifier->value == "RYJ");
+  // The member was read by "org" only: the ledger names the rule that took it.
+  bool ledger_ok = false;
+  for (const LedgerEntry& e : t.ledger.entries)
+    if (e.field == "Bundle.entry[0].resource.participant[0].member.reference")
+      ledger_ok = e.status == LedgerEntry::Status::kMapped && e.rules == std::vector<std::string>{"org"};
+  CHECK(ledger_ok);
+}
+
+TEST_CASE("fhir→care: a second resource for an entity the record holds once is left out, said so", "[fhir_care]") {
+  auto set = load_one(kDirectoryProfile);
+  REQUIRE(set);
+  const Translation t = from_fhir(*set, R"({"resourceType": "Bundle", "type": "collection", "entry": [
+    {"resource": {"resourceType": "Organization", "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RYJ"}]}},
+    {"resource": {"resourceType": "Organization", "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y06601"}]}}]})");
+  CHECK(t.accepted);
+  REQUIRE(t.record.get<care::Organization>());
+  CHECK(t.record.get<care::Organization>()->ods_code == "RYJ");
+  REQUIRE(t.issues.size() == 1);
+  CHECK(t.issues[0].issue.severity == hl7v2::Severity::kWarning);
+  CHECK(t.issues[0].source == "Bundle.entry[1].resource");
+  CHECK(t.issues[0].issue.why.find("a second Organization for organization") != std::string::npos);
+  bool unread = false;
+  for (const LedgerEntry& e : t.ledger.entries)
+    if (e.field == "Bundle.entry[1].resource.identifier[0].value") unread = e.status == LedgerEntry::Status::kUnread;
+  CHECK(unread);
+}
+
+TEST_CASE("fhir→care: 'distinct' keeps a repeated element once; 'matches' tests the text", "[fhir_care]") {
+  auto set = load_one(kDirectoryProfile);
+  REQUIRE(set);
+  const Translation t = from_fhir(*set, R"({"resourceType": "Encounter", "period": {"start": "2026-11-01T10:00:00+00:00"},
+    "statusHistory": [{"status": "onleave", "period": {"start": "2026-11-03T09:00:00+00:00"}},
+                      {"status": "in-progress", "period": {"start": "2026-11-01T10:00:00+00:00"}},
+                      {"status": "onleave", "period": {"start": "2026-11-03T09:00:00+00:00"}},
+                      {"status": "onleave", "period": {"start": "2026-11-04T09:00:00+00:00"}}]})");
+  const care::Encounter* e = t.record.get<care::Encounter>();
+  REQUIRE(e);
+  REQUIRE(e->leave_of_absence.size() == 2);
+  CHECK(e->leave_of_absence[0].start == "2026-11-03T09:00:00+00:00");
+  CHECK(e->leave_of_absence[1].start == "2026-11-04T09:00:00+00:00");
+  CHECK_FALSE(e->period);  // a dateTime does not match the date pattern
+  const Translation d = from_fhir(*set, R"({"resourceType": "Encounter", "period": {"start": "2026-11-01"}})");
+  REQUIRE(d.record.get<care::Encounter>());
+  REQUIRE(d.record.get<care::Encounter>()->period);
+  CHECK(d.record.get<care::Encounter>()->period->start == "2026-11-01");
+}
+
+TEST_CASE("fhir→care: a bad 'matches' pattern, an unknown reference type and a misplaced 'distinct' are refused", "[fhir_care]") {
+  LoadErrors e;
+  REQUIRE(!load_one(R"({"name": "p", "version": "1", "direction": "fhir→care",
+ "rules": [{"id": "enc", "resource": "Encounter", "target": "encounter", "rules": [
+   {"id": "a", "source": "period.start", "target": "period.start", "when": {"path": "period.start", "matches": "(["}},
+   {"id": "b", "source": "serviceProvider", "target": "serviceProvider", "reference": {"systems": [], "types": ["Hospital"]}},
+   {"id": "c", "source": "period", "target": "period", "distinct": true, "rules": [
+     {"id": "c.start", "source": "start", "target": "start"}]}]}]})", &e));
+  REQUIRE(e.size() == 3);
+  CHECK(e[0].line == 3);
+  CHECK(e[0].reason.rfind("'matches': not a regular expression", 0) == 0);
+  CHECK(e[1].line == 4);
+  CHECK(e[1].reason == "'types' lists FHIR resource types");
+  CHECK(e[2].line == 5);
+  CHECK(e[2].reason.find("'distinct' goes with a group that appends") == 0);
+}
+
 TEST_CASE("care→hl7v2: a target out of place is refused at load", "[care_v2]") {
   LoadErrors e;
   REQUIRE(!load_one(R"({"name": "p", "version": "1", "direction": "care→hl7v2",
@@ -149,7 +244,9 @@ TEST_CASE("fhir→care and care→hl7v2 fixtures pass", "[fhir_care][care_v2][fi
   REQUIRE(set.ok());
   for (const char* dir : {"/fhir-care", "/care-hl7v2"}) {
     std::ostringstream out;
-    const auto results = run_fixtures(**set, std::string(MIDHURST_MAPPINGS_DIR) + dir, out);
+    // MIDHURST_UPDATE_FIXTURES=1 rewrites the fhir→care expected files from the actual results.
+    const bool update = std::getenv("MIDHURST_UPDATE_FIXTURES") != nullptr && std::string(dir) == "/fhir-care";
+    const auto results = run_fixtures(**set, std::string(MIDHURST_MAPPINGS_DIR) + dir, out, update);
     INFO(out.str());
     CHECK(results.size() >= 2);
     for (const auto& r : results) CHECK(r.passed);

@@ -333,9 +333,8 @@ void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::Struct
   if (r.source) {
     r.source->for_each(from, from_info, [&](const care::ValueRef& ref) {
       if (auto s = care::read_scalar(ref)) {
-        Item it;
-        std::visit([&](const auto& x) { it.value = x; }, *s);
-        it.original = text_of(*s);
+        Item it;  // (Item::original is for v2 sources' CodeableConcept text; unused here)
+        std::visit([&](auto& x) { it.value = std::move(x); }, *s);
         items.push_back(std::move(it));
         read.push_back(ref.ptr);
       }

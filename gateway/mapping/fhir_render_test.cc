@@ -18,18 +18,13 @@
 #include "fhir/validator.h"
 #include "mapping/fhir_render.h"
 #include "mapping/fixtures.h"
+#include "mapping/test_support.h"
 
 using namespace midhurst;
 using namespace midhurst::mapping;
+using namespace midhurst::mapping::test;
 
 namespace {
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The shipped care→fhir profiles and ConceptMaps (not the other directions: they are not this
 // suite's subject).
@@ -60,15 +55,6 @@ const FhirRenderer& renderer() {
     return *c;
   }();
   return *r;
-}
-
-const fhir::ProfileSet& fhir_profiles() {
-  static const fhir::ProfileSet set = [] {
-    auto s = fhir::ProfileSet::load(MIDHURST_PROFILES_DIR);
-    if (!s.ok()) FAIL(s.error().to_string());
-    return std::move(s).value();
-  }();
-  return set;
 }
 
 std::string problems_of(const rapidjson::Value& res) {

@@ -12,33 +12,18 @@
 #include "care/json.h"
 #include "hl7v2/batch.h"
 #include "mapping/engine.h"
+#include "mapping/test_support.h"
 
 using namespace midhurst;
 using namespace midhurst::mapping;
+using namespace midhurst::mapping::test;
 
 namespace {
-
-std::shared_ptr<const ProfileSet> real_set() {
-  static const std::shared_ptr<const ProfileSet> set = [] {
-    auto r = ProfileSet::load_dir(MIDHURST_MAPPINGS_DIR);
-    if (!r.ok())
-      for (const LoadError& e : r.error()) FAIL(e.to_string());
-    return *r;
-  }();
-  return set;
-}
 
 hl7v2::Message msg(std::string text) {
   auto m = hl7v2::Message::parse(std::move(text));
   REQUIRE(m.ok());
   return std::move(*m);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string example(const std::string& name) {
@@ -169,7 +154,7 @@ TEST_CASE("loader: a group cannot target a whole entity; '.' needs a field conte
 // Encounter
 
 TEST_CASE("ADT^A01 example: the Encounter with visit number, class, status, location, doctors", "[encounter]") {
-  const Translation t = translate(*real_set(), msg(example("adt_a01_admit.hl7")));
+  const Translation t = translate(*shipped_profiles(), msg(example("adt_a01_admit.hl7")));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   const care::Encounter* e = t.record.get<care::Encounter>();
@@ -216,7 +201,7 @@ TEST_CASE("the ADT event sets the encounter status and records the transition", 
   };
   for (const auto& [event, status] : cases) {
     INFO(event);
-    const Translation t = translate(*real_set(), msg(adt(event, "PV1|1|I|RYJ01^WARD 7^BED 4^RYJ01||||||||||||||||2139\r")));
+    const Translation t = translate(*shipped_profiles(), msg(adt(event, "PV1|1|I|RYJ01^WARD 7^BED 4^RYJ01||||||||||||||||2139\r")));
     INFO(issues_of(t));
     REQUIRE(t.accepted);
     const care::Encounter* e = t.record.get<care::Encounter>();
@@ -228,26 +213,26 @@ TEST_CASE("the ADT event sets the encounter status and records the transition", 
     CHECK(care::encounter_transition_allowed(status, status));
   }
   // A21/A22 open and close a leave of absence.
-  const Translation out = translate(*real_set(), msg(adt("A21", "PV1|1|I\r")));
+  const Translation out = translate(*shipped_profiles(), msg(adt("A21", "PV1|1|I\r")));
   REQUIRE(out.record.get<care::Encounter>()->leave_of_absence.size() == 1);
   CHECK(out.record.get<care::Encounter>()->leave_of_absence[0].start == "2026-11-01T09:15:00+00:00");
-  const Translation back = translate(*real_set(), msg(adt("A22", "PV1|1|I\r")));
+  const Translation back = translate(*shipped_profiles(), msg(adt("A22", "PV1|1|I\r")));
   CHECK(back.record.get<care::Encounter>()->leave_of_absence[0].end == "2026-11-01T09:15:00+00:00");
 }
 
 TEST_CASE("an update event keeps the state the visit's times say; person events make no encounter", "[encounter]") {
-  const Translation upd = translate(*real_set(), msg(adt("A08", "PV1|1|O|||||||||||||||||2139|||||||||||||||||||||||||20261101\r")));
+  const Translation upd = translate(*shipped_profiles(), msg(adt("A08", "PV1|1|O|||||||||||||||||2139|||||||||||||||||||||||||20261101\r")));
   REQUIRE(upd.record.get<care::Encounter>());
   CHECK(upd.record.get<care::Encounter>()->status == care::EncounterStatus::kInProgress);
   CHECK(upd.record.get<care::Encounter>()->encounter_class == care::EncounterClass::kOutpatient);
   CHECK(upd.record.get<care::Encounter>()->status_history.empty());
-  const Translation person = translate(*real_set(), msg(adt("A31", "PV1|1|N\r")));
+  const Translation person = translate(*shipped_profiles(), msg(adt("A31", "PV1|1|N\r")));
   REQUIRE(person.accepted);
   CHECK(person.record.get<care::Encounter>() == nullptr);
 }
 
 TEST_CASE("A02 transfer: the prior location completed, the new one active, both at the event time", "[encounter]") {
-  const Translation t = translate(*real_set(), msg(adt("A02", "PV1|1|I|RYJ01^WARD 9^BED 1^RYJ01|||RYJ01^WARD 7^BED 4^RYJ01\r")));
+  const Translation t = translate(*shipped_profiles(), msg(adt("A02", "PV1|1|I|RYJ01^WARD 9^BED 1^RYJ01|||RYJ01^WARD 7^BED 4^RYJ01\r")));
   INFO(issues_of(t));
   const care::Encounter* e = t.record.get<care::Encounter>();
   REQUIRE(e);
@@ -262,7 +247,7 @@ TEST_CASE("A02 transfer: the prior location completed, the new one active, both 
 }
 
 TEST_CASE("A03 discharge: finished, discharge method and destination, times", "[encounter]") {
-  const Translation t = translate(*real_set(), msg(fixture("a03-discharge.hl7")));
+  const Translation t = translate(*shipped_profiles(), msg(fixture("a03-discharge.hl7")));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   const care::Encounter* e = t.record.get<care::Encounter>();
@@ -274,16 +259,16 @@ TEST_CASE("A03 discharge: finished, discharge method and destination, times", "[
   CHECK(e->discharge_destination->codings[0].code == "19");
   CHECK(e->locations[0].status == care::LocationStatus::kCompleted);
   // A discharge to a hospice, and one where the patient died.
-  const Translation hospice = translate(*real_set(), msg(adt("A03", "PV1|1|I||||||||||||||||||||||||||||||||||1|88\r")));
+  const Translation hospice = translate(*shipped_profiles(), msg(adt("A03", "PV1|1|I||||||||||||||||||||||||||||||||||1|88\r")));
   CHECK(hospice.record.get<care::Encounter>()->discharge_destination->codings[0].display ==
         "Non-NHS (other than Local Authority) run Hospice");
-  const Translation died = translate(*real_set(), msg(adt("A03", "PV1|1|I||||||||||||||||||||||||||||||||||4|79\r")));
+  const Translation died = translate(*shipped_profiles(), msg(adt("A03", "PV1|1|I||||||||||||||||||||||||||||||||||4|79\r")));
   CHECK(died.record.get<care::Encounter>()->discharge_method->codings[0].display == "Patient died");
   CHECK(died.record.get<care::Encounter>()->discharge_destination->codings[0].code == "79");
 }
 
 TEST_CASE("every field of every Z-segment is kept on the encounter", "[encounter]") {
-  const Translation t = translate(*real_set(), msg(adt("A01", "PV1|1|I\rZU1|201010071234|1|C\rZU8|U|1|Yes~No\rZXX|local\r")));
+  const Translation t = translate(*shipped_profiles(), msg(adt("A01", "PV1|1|I\rZU1|201010071234|1|C\rZU8|U|1|Yes~No\rZXX|local\r")));
   INFO(issues_of(t));
   const care::Encounter* e = t.record.get<care::Encounter>();
   REQUIRE(e);
@@ -299,7 +284,7 @@ TEST_CASE("every field of every Z-segment is kept on the encounter", "[encounter
 // Next of kin
 
 TEST_CASE("NK1: every next of kin a Patient contact, the first also the RelatedPerson", "[nk1]") {
-  const Translation t = translate(*real_set(), msg(adt("A01", "NK1|1|JONES^DAVID^^^MR|SPO^Spouse^HL70063|12 CHURCH LANE^^LONDON^^W2 1NY^GBR^H|07700 900456||N\r"
+  const Translation t = translate(*shipped_profiles(), msg(adt("A01", "NK1|1|JONES^DAVID^^^MR|SPO^Spouse^HL70063|12 CHURCH LANE^^LONDON^^W2 1NY^GBR^H|07700 900456||N\r"
                                                               "NK1|2|JONES^SARAH|CHD^Child^HL70063||07700 900789||C\r"
                                                               "NK1|3|SMITH^ANN|CGV^Care giver^HL70063\r")));
   INFO(issues_of(t));
@@ -329,7 +314,7 @@ TEST_CASE("NK1: every next of kin a Patient contact, the first also the RelatedP
 // Referrals
 
 TEST_CASE("REF^I12 example: the Referral with status, priority, parties, reason and note", "[referral]") {
-  const Translation t = translate(*real_set(), msg(fixture("ref-i12-palliative-referral.hl7")));
+  const Translation t = translate(*shipped_profiles(), msg(fixture("ref-i12-palliative-referral.hl7")));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   CHECK(t.profile->name == "ref-referral");
@@ -358,7 +343,7 @@ TEST_CASE("REF^I12 example: the Referral with status, priority, parties, reason 
   // I14 cancels.
   std::string cancel = fixture("ref-i12-palliative-referral.hl7");
   cancel.replace(cancel.find("REF^I12^REF_I12"), 15, "REF^I14^REF_I12");
-  const Translation c = translate(*real_set(), msg(cancel));
+  const Translation c = translate(*shipped_profiles(), msg(cancel));
   REQUIRE(c.record.get<care::Referral>());
   CHECK(c.record.get<care::Referral>()->status == care::ReferralStatus::kRevoked);
 }
@@ -373,7 +358,7 @@ TEST_CASE("every REF message of the corpus translates to a Referral or fails wit
     for (const hl7v2::MessageSpan& span : hl7v2::split_batch(bytes).messages()) {
       auto m = hl7v2::Message::parse(std::string(span.bytes));
       REQUIRE(m.ok());
-      const Translation t = translate(*real_set(), *m);
+      const Translation t = translate(*shipped_profiles(), *m);
       INFO(issues_of(t));
       if (t.accepted) {
         REQUIRE(t.record.get<care::Referral>());
@@ -394,7 +379,7 @@ TEST_CASE("every REF message of the corpus translates to a Referral or fails wit
 // End-of-life OBX convention
 
 TEST_CASE("ADT^A08 example: every end-of-life OBX item in the EndOfLifePlan", "[eol]") {
-  const Translation t = translate(*real_set(), msg(fixture("a08-eol-preferences.hl7")));
+  const Translation t = translate(*shipped_profiles(), msg(fixture("a08-eol-preferences.hl7")));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   const care::EndOfLifePlan* eol = t.record.get<care::EndOfLifePlan>();
@@ -435,7 +420,7 @@ TEST_CASE("every MIDHURST-EOL code of END-OF-LIFE-OBX.md, and an unknown one war
       "OBX|10|CE|CPR^CPR decision^MIDHURST-EOL||450475007^For CPR^SCT||||||W|||20261103\r"
       "OBX|11|ST|FUNERAL^Funeral wishes^MIDHURST-EOL||Cremation||||||F\r"
       "OBX|12|NM|8867-4^Heart rate^LN||72|/min|||||F\r";
-  const Translation t = translate(*real_set(), msg(adt("A31", obx)));
+  const Translation t = translate(*shipped_profiles(), msg(adt("A31", obx)));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   const care::EndOfLifePlan* eol = t.record.get<care::EndOfLifePlan>();
@@ -471,7 +456,7 @@ TEST_CASE("site rx7-adt: the NHS number in PID-2, sex as 1/2/9/X", "[sites]") {
   const std::string m =
       "MSH|^~\\&|PAS|RX7|ROUTE|ROUTE|20261101091500||ADT^A01^ADT_A01|C1|P|2.4\rEVN|A01|20261101091500\r"
       "PID|1|9449305552|R123456^^^RX7^MR||JONES^MARGARET||19420317|2\rPV1|1|I|||||||||||||||||V77\r";
-  const Translation t = translate(*real_set(), msg(m));
+  const Translation t = translate(*shipped_profiles(), msg(m));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   CHECK(t.profile->name == "rx7-adt");
@@ -486,14 +471,14 @@ TEST_CASE("site rx7-adt: the NHS number in PID-2, sex as 1/2/9/X", "[sites]") {
   std::string bad = m;
   bad.replace(bad.find("9449305552"), 10, "9449305553");
   bad.replace(bad.find("|2\rPV1"), 2, "|F");
-  const Translation b = translate(*real_set(), msg(bad));
+  const Translation b = translate(*shipped_profiles(), msg(bad));
   CHECK(!b.accepted);
   CHECK(has_issue(b, "at PID-2"));
   CHECK(has_issue(b, "code 'F' is not in ConceptMap 'nhs-stated-gender-to-administrative-gender'"));
   // Other senders keep the default profile.
   std::string other = m;
   other.replace(other.find("|RX7|"), 5, "|RYJ|");
-  CHECK(translate(*real_set(), msg(other)).profile->name == "adt-patient");
+  CHECK(translate(*shipped_profiles(), msg(other)).profile->name == "adt-patient");
 }
 
 TEST_CASE("site rx8-adt-zel: end-of-life items from the ZEL segment", "[sites]") {
@@ -506,7 +491,7 @@ TEST_CASE("site rx8-adt-zel: end-of-life items from the ZEL segment", "[sites]")
       "ZEL|4|EOLREG^On register^RX8EOL|Y|20261101\r"
       "ZEL|5|FUNERAL^Funeral^RX8EOL|Burial|20261101\r"
       "ZU8|U|1|Yes\r";
-  const Translation t = translate(*real_set(), msg(m));
+  const Translation t = translate(*shipped_profiles(), msg(m));
   INFO(issues_of(t));
   REQUIRE(t.accepted);
   CHECK(t.profile->name == "rx8-adt-zel");
@@ -540,7 +525,7 @@ TEST_CASE("every corpus ADT message with a PV1 of an encounter event gives a val
     for (const hl7v2::MessageSpan& span : hl7v2::split_batch(bytes).messages()) {
       auto m = hl7v2::Message::parse(std::string(span.bytes));
       REQUIRE(m.ok());
-      const Translation t = translate(*real_set(), *m);
+      const Translation t = translate(*shipped_profiles(), *m);
       if (!t.accepted) continue;  // the Patient test covers rejections and their reasons
       const std::string event = m->text("MSH-9.2");
       const bool person_only = event == "A28" || event == "A31" || event == "A34" || event == "A40";

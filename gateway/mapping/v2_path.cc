@@ -1,5 +1,6 @@
 #include "mapping/v2_path.h"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -40,6 +41,17 @@ std::string Cursor::to_string(const hl7v2::Message& m) const {
   if (component) out += "." + std::to_string(component);
   if (subcomponent) out += "." + std::to_string(subcomponent);
   return out;
+}
+
+std::uint32_t SegmentIds::pack(std::string_view id) {
+  std::uint32_t k = static_cast<std::uint32_t>(std::min<std::size_t>(id.size(), 255)) << 24;
+  for (std::size_t i = 0; i < 3 && i < id.size(); ++i) k |= static_cast<std::uint32_t>(static_cast<unsigned char>(id[i])) << (8 * i);
+  return k;
+}
+
+SegmentIds::SegmentIds(const hl7v2::Message& m) {
+  keys_.reserve(m.segment_count());
+  for (std::size_t i = 0; i < m.segment_count(); ++i) keys_.push_back(pack(m.segment(i).id()));
 }
 
 namespace {
@@ -164,82 +176,21 @@ Result<V2Path, V2PathError> V2Path::parse(std::string_view text, V2Level context
   if (p.relative_ && level == p.starts_at_)
     return fail(text.size(), "a relative path needs at least one number");
   p.level_ = level;
+  if (!p.relative_) {
+    const std::string_view id(p.segment_, p.segment_len_);
+    if (p.segment_len_ == 3) {
+      p.segment_key_ = SegmentIds::pack(id);
+    } else {
+      p.segment_key_ = SegmentIds::pack(id) & 0xFFFFFFu;
+      p.prefix_mask_ = (1u << (8 * p.segment_len_)) - 1;
+    }
+  }
   return p;
 }
 
 void V2Path::expand(const hl7v2::Message& m, const Cursor& context,
                     const std::function<void(const Cursor&)>& fn) const {
-  auto from_one_field = [&](Cursor c, std::uint32_t field) {
-    // c.segment is set; now field, repetition, component, sub-component.
-    auto emit_rep = [&](std::uint32_t rep) {
-      Cursor d = c;
-      d.field = field;
-      d.repetition = rep;
-      d.component = component_;
-      d.subcomponent = subcomponent_;
-      d.level = level_;
-      fn(d);
-    };
-    if (level_ == V2Level::kSegment) {
-      c.level = V2Level::kSegment;
-      fn(c);
-      return;
-    }
-    if (repetition_ == kAll) {
-      const hl7v2::Element f = m.segment(c.segment).field(field);
-      const std::size_t n = f.present() ? f.size() : 0;
-      for (std::uint32_t r = 1; r <= n; ++r) emit_rep(r);
-    } else {
-      emit_rep(repetition_);
-    }
-  };
-  auto from_field = [&](Cursor c) {
-    if (field_ != kAll || level_ == V2Level::kSegment) return from_one_field(c, field_);
-    // Every populated field; a segment's own id is not a field.
-    const hl7v2::Segment seg = m.segment(c.segment);
-    const std::size_t n = seg.field_count();
-    for (std::uint32_t f = 1; f <= n; ++f)
-      if (seg.field(f).present() && !seg.field(f).empty()) from_one_field(c, f);
-  };
-  if (!relative_) {
-    const std::string_view id(segment_, segment_len_);
-    auto matches = [&](std::string_view seg_id) {
-      return segment_len_ == 3 ? seg_id == id : seg_id.substr(0, segment_len_) == id;
-    };
-    Cursor c;
-    if (occurrence_ == kAll) {
-      for (std::size_t i = 0; i < m.segment_count(); ++i) {
-        if (!matches(m.segment(i).id())) continue;
-        c.segment = static_cast<std::uint32_t>(i);
-        from_field(c);
-      }
-    } else {
-      std::uint32_t seen = 0;
-      for (std::size_t i = 0; i < m.segment_count(); ++i) {
-        if (!matches(m.segment(i).id()) || ++seen != occurrence_) continue;
-        c.segment = static_cast<std::uint32_t>(i);
-        from_field(c);
-        break;
-      }
-    }
-    return;
-  }
-  // Relative: keep the context's outer parts.
-  if (starts_at_ == V2Level::kSegment) {
-    Cursor c;
-    c.segment = context.segment;
-    from_field(c);
-    return;
-  }
-  Cursor d = context;
-  if (starts_at_ == V2Level::kField) {
-    d.component = component_;
-    d.subcomponent = subcomponent_;
-  } else {  // component context: only the sub-component is relative
-    d.subcomponent = subcomponent_;
-  }
-  d.level = starts_at_ == V2Level::kField ? level_ : V2Level::kSubcomponent;
-  fn(d);
+  visit(m, nullptr, context, fn);
 }
 
 }  // namespace midhurst::mapping

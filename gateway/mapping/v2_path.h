@@ -23,6 +23,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "hl7v2/message.h"
@@ -45,6 +46,21 @@ struct Cursor {
   // "PID-3[2].4", "OBX[2]-5": the path form (hl7v2::Path::to_string style).
   std::string to_string(const hl7v2::Message& m) const;
   hl7v2::Location location(const hl7v2::Message& m) const;
+};
+
+// The segment ids of one message packed as numbers, made once per message: absolute paths then
+// find their segments by comparing integers, which matters because a profile's hundreds of rules
+// each scan the segments.
+class SegmentIds {
+ public:
+  explicit SegmentIds(const hl7v2::Message& m);
+  std::size_t size() const { return keys_.size(); }
+  std::uint32_t key(std::size_t i) const { return keys_[i]; }
+  // The first three bytes of `id` and its length (at most 255) in the top byte.
+  static std::uint32_t pack(std::string_view id);
+
+ private:
+  std::vector<std::uint32_t> keys_;
 };
 
 struct V2PathError {
@@ -71,13 +87,28 @@ class V2Path {
   // still gives its cursor (which reads as "").
   void expand(const hl7v2::Message& m, const Cursor& context,
               const std::function<void(const Cursor&)>& fn) const;
+  // Same, with the message's segment ids made beforehand and fn called directly (the engine's
+  // hot path).
+  template <typename F>
+  void expand(const hl7v2::Message& m, const SegmentIds& ids, const Cursor& context, F&& fn) const {
+    visit(m, &ids, context, fn);
+  }
 
  private:
+  template <typename F>
+  void visit(const hl7v2::Message& m, const SegmentIds* ids, const Cursor& context, F& fn) const;
+  bool matches(const hl7v2::Message& m, const SegmentIds* ids, std::size_t i) const {
+    const std::uint32_t k = ids ? ids->key(i) : SegmentIds::pack(m.segment(i).id());
+    return segment_len_ == 3 ? k == segment_key_ : (k & prefix_mask_) == segment_key_ && (k >> 24) >= segment_len_;
+  }
+
   std::string text_;
   bool relative_ = false;
   V2Level level_ = V2Level::kMessage;
   char segment_[4] = {0, 0, 0, 0};
   std::uint8_t segment_len_ = 3;  // < 3: a prefix ("Z*" matches every segment starting with Z)
+  std::uint32_t segment_key_ = 0;  // SegmentIds::pack of the id; of a prefix, its bytes only
+  std::uint32_t prefix_mask_ = 0;  // a prefix: the mask of its bytes in a packed id
   std::uint32_t occurrence_ = 1;
   std::uint32_t field_ = 0;
   std::uint32_t repetition_ = 1;
@@ -85,5 +116,69 @@ class V2Path {
   std::uint32_t subcomponent_ = 0;
   V2Level starts_at_ = V2Level::kMessage;  // relative: the first level the path sets
 };
+
+template <typename F>
+void V2Path::visit(const hl7v2::Message& m, const SegmentIds* ids, const Cursor& context, F& fn) const {
+  auto from_one_field = [&](Cursor c, std::uint32_t field) {
+    // c.segment is set; now field, repetition, component, sub-component.
+    auto emit_rep = [&](std::uint32_t rep) {
+      Cursor d = c;
+      d.field = field;
+      d.repetition = rep;
+      d.component = component_;
+      d.subcomponent = subcomponent_;
+      d.level = level_;
+      fn(static_cast<const Cursor&>(d));
+    };
+    if (level_ == V2Level::kSegment) {
+      c.level = V2Level::kSegment;
+      fn(static_cast<const Cursor&>(c));
+      return;
+    }
+    if (repetition_ == kAll) {
+      const hl7v2::Element f = m.segment(c.segment).field(field);
+      const std::size_t n = f.present() ? f.size() : 0;
+      for (std::uint32_t r = 1; r <= n; ++r) emit_rep(r);
+    } else {
+      emit_rep(repetition_);
+    }
+  };
+  auto from_field = [&](Cursor c) {
+    if (field_ != kAll || level_ == V2Level::kSegment) return from_one_field(c, field_);
+    // Every populated field; a segment's own id is not a field.
+    const hl7v2::Segment seg = m.segment(c.segment);
+    const std::size_t n = seg.field_count();
+    for (std::uint32_t f = 1; f <= n; ++f)
+      if (seg.field(f).present() && !seg.field(f).empty()) from_one_field(c, f);
+  };
+  if (!relative_) {
+    Cursor c;
+    std::uint32_t seen = 0;
+    for (std::size_t i = 0; i < m.segment_count(); ++i) {
+      if (!matches(m, ids, i)) continue;
+      if (occurrence_ != kAll && ++seen != occurrence_) continue;
+      c.segment = static_cast<std::uint32_t>(i);
+      from_field(c);
+      if (occurrence_ != kAll) break;
+    }
+    return;
+  }
+  // Relative: keep the context's outer parts.
+  if (starts_at_ == V2Level::kSegment) {
+    Cursor c;
+    c.segment = context.segment;
+    from_field(c);
+    return;
+  }
+  Cursor d = context;
+  if (starts_at_ == V2Level::kField) {
+    d.component = component_;
+    d.subcomponent = subcomponent_;
+  } else {  // component context: only the sub-component is relative
+    d.subcomponent = subcomponent_;
+  }
+  d.level = starts_at_ == V2Level::kField ? level_ : V2Level::kSubcomponent;
+  fn(static_cast<const Cursor&>(d));
+}
 
 }  // namespace midhurst::mapping

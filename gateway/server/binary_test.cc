@@ -15,30 +15,16 @@
 
 #include "hl7v2/mllp.h"
 #include "server/test_client.h"
+#include "server/test_files.h"
 
 namespace midhurst::server {
 namespace {
 
+using testing::TempDir;
+using testing::slurp;
 using testing::Connection;
 using testing::http;
 using testing::msa_field;
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "midhurst-server-test-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // Runs the binary with stdout and stderr to `log`; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {

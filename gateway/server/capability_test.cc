@@ -8,7 +8,9 @@
 #include "fhir/profile_set.h"
 #include "fhir/validator.h"
 #include "server/fhir_rest_test_env.h"
+#include "fhir/xml.h"
 #include "server/routes.h"
+#include "server/validate_ingest.h"
 
 namespace midhurst::server {
 namespace {
@@ -30,6 +32,32 @@ TEST_CASE("capability statement: loads and is valid R4", "[metadata]") {
   const std::vector<fhir::Issue> issues = fhir::validate(doc, *profiles);
   INFO(fhir::to_string(issues));
   CHECK_FALSE(fhir::has_errors(issues));
+}
+
+TEST_CASE("capability statement: /metadata in XML is the same statement", "[metadata]") {
+  testing::RestEnv env;  // its FHIR routes give HttpApp the profiles' model
+  Readiness readiness;
+  ValidateOnlyIngest ingest;
+  auto text = load_capability_statement(MIDHURST_SOURCE_DIR "/conformance/CapabilityStatement.json");
+  REQUIRE(text.ok());
+  add_operational_routes(*env.app, {&readiness, &env.metrics, &ingest, *text});
+  const fhir::Model* model = env.renderer->profiles().fhir_model();
+  REQUIRE(model != nullptr);
+  for (const auto& [target, accept] : std::vector<std::pair<std::string, std::string>>{
+           {"/metadata?_format=xml", ""}, {"/metadata?_pretty=true", "application/fhir+xml"}}) {
+    testing::Reply r = env.get(target, "", accept.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                                          : std::vector<std::pair<std::string, std::string>>{{"accept", accept}});
+    INFO(target << " " << r.r.body.substr(0, 400));
+    REQUIRE(r.status() == 200);
+    CHECK(r.r.content_type == kFhirXml);
+    CHECK(r.r.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CapabilityStatement xmlns=\"http://hl7.org/fhir\">"));
+    // Read back, it is the JSON statement, element for element.
+    auto back = fhir::xml_to_json(r.r.body.substr(r.r.body.find("?>") + 2), *model);
+    INFO((back.ok() ? "" : back.error().to_string()));
+    REQUIRE(back.ok());
+    CHECK(*back == capability_statement());
+  }
+  CHECK(env.get("/metadata?_pretty=true", "", {{"accept", "application/fhir+xml"}}).r.body.find("\n  <") != std::string::npos);
 }
 
 TEST_CASE("capability statement: a file that is not one is refused", "[metadata]") {

@@ -1,15 +1,14 @@
 #include "server/config.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/reader.h>
-
 #include <charconv>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "common/json_reader.h"
 #include "server/auth.h"
 
 namespace midhurst::server {
@@ -66,158 +65,27 @@ std::string ConfigError::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + reason;
 }
 
-std::pair<size_t, size_t> line_column(std::string_view text, size_t offset) {
-  offset = std::min(offset, text.size());
-  size_t line = 1, line_start = 0;
-  for (size_t i = 0; i < offset; ++i)
-    if (text[i] == '\n') ++line, line_start = i + 1;
-  return {line, offset - line_start + 1};
-}
-
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Positions.
-//
-// The input stream. rapidjson::StringStream is marked for "copy optimisation": the Reader
-// parses each token on a local copy and writes the position back only afterwards, so a
-// handler asking the stream for its position mid-token gets a stale answer. This stream is
-// not marked (StreamTraits default), so Tell() is exact inside every handler call.
-class TrackedStream {
- public:
-  using Ch = char;
-  explicit TrackedStream(const char* text) : begin_(text), cur_(text) {}
-  Ch Peek() const { return *cur_; }
-  Ch Take() { return *cur_++; }
-  size_t Tell() const { return static_cast<size_t>(cur_ - begin_); }
-  // Output functions, required by the concept and never called by a Reader.
-  Ch* PutBegin() { return nullptr; }
-  void Put(Ch) {}
-  void Flush() {}
-  size_t PutEnd(Ch*) { return 0; }
-
- private:
-  const char* begin_;
-  const char* cur_;
-};
-
-// RapidJSON's DOM keeps no source positions, so the file is parsed through its SAX
-// Reader with a handler that builds the same Document while recording where each value (and
-// each object key) starts, keyed by JSON-pointer-like paths ("/clients/0/scopes/1").
-
-struct Positions {
-  std::map<std::string, size_t> values;
-  std::map<std::string, size_t> keys;
-  std::vector<std::pair<size_t, std::string>> duplicates;  // offset, dotted key
-};
-
-class PositionHandler {
- public:
-  PositionHandler(rapidjson::Document& doc, const TrackedStream& is, std::string_view text,
-                  Positions& pos)
-      : doc_(doc), is_(is), text_(text), pos_(pos) {
-    next_ = skip(0);
-  }
-
-  bool Null() { begin_value(); return end_scalar(doc_.Null()); }
-  bool Bool(bool b) { begin_value(); return end_scalar(doc_.Bool(b)); }
-  bool Int(int i) { begin_value(); return end_scalar(doc_.Int(i)); }
-  bool Uint(unsigned u) { begin_value(); return end_scalar(doc_.Uint(u)); }
-  bool Int64(int64_t i) { begin_value(); return end_scalar(doc_.Int64(i)); }
-  bool Uint64(uint64_t u) { begin_value(); return end_scalar(doc_.Uint64(u)); }
-  bool Double(double d) { begin_value(); return end_scalar(doc_.Double(d)); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    begin_value();
-    return end_scalar(doc_.RawNumber(s, n, copy));
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) {
-    begin_value();
-    return end_scalar(doc_.String(s, n, copy));
-  }
-  bool StartObject() {
-    const std::string path = begin_value();
-    stack_.push_back({false, 0, path, {}, {}});
-    advance();
-    return doc_.StartObject();
-  }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
-    Frame& f = stack_.back();
-    f.key.assign(s, n);
-    const std::string path = f.path + "/" + f.key;
-    if (!f.seen.insert(f.key).second) pos_.duplicates.emplace_back(next_, path);
-    pos_.keys[path] = next_;
-    advance();
-    return doc_.Key(s, n, copy);
-  }
-  bool EndObject(rapidjson::SizeType n) {
-    stack_.pop_back();
-    advance();
-    return doc_.EndObject(n);
-  }
-  bool StartArray() {
-    const std::string path = begin_value();
-    stack_.push_back({true, 0, path, {}, {}});
-    advance();
-    return doc_.StartArray();
-  }
-  bool EndArray(rapidjson::SizeType n) {
-    stack_.pop_back();
-    advance();
-    return doc_.EndArray(n);
-  }
-
- private:
-  struct Frame {
-    bool array;
-    size_t index;
-    std::string path;
-    std::string key;
-    std::set<std::string> seen;
-  };
-
-  // Records where the value about to be delivered starts; returns its path.
-  std::string begin_value() {
-    std::string path;
-    if (!stack_.empty()) {
-      Frame& f = stack_.back();
-      path = f.path + "/" + (f.array ? std::to_string(f.index++) : f.key);
-    }
-    pos_.values[path] = next_;
-    return path;
-  }
-  bool end_scalar(bool ok) {
-    advance();
-    return ok;
-  }
-  // At each SAX event the stream stands just past the token delivered, so the next value or
-  // key starts after any whitespace, ',' or ':' from here.
-  void advance() { next_ = skip(is_.Tell()); }
-  size_t skip(size_t at) const {
-    while (at < text_.size() && (text_[at] == ' ' || text_[at] == '\t' || text_[at] == '\n' ||
-                                 text_[at] == '\r' || text_[at] == ',' || text_[at] == ':'))
-      ++at;
-    return at;
-  }
-
-  rapidjson::Document& doc_;
-  const TrackedStream& is_;
-  std::string_view text_;
-  Positions& pos_;
-  std::vector<Frame> stack_;
-  size_t next_ = 0;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Settings: one table drives the file, --set and the environment.
 
 // Reports an error about the value at `subpath` below the setting being applied ("" for the
-// setting's own value).
+// setting's own value), which starts at byte `offset` of the text (or, for key_error, about the
+// key of the member `member`). A file names the line and column; a flag or a variable, the
+// subpath.
 class Reporter {
  public:
   virtual ~Reporter() = default;
-  virtual void error(std::string_view subpath, std::string reason) = 0;
-  // The same, pointing at the key of the member at `subpath` rather than its value.
-  virtual void key_error(std::string_view subpath, std::string reason) { error(subpath, std::move(reason)); }
+  void error(std::string_view subpath, const JsonNode& value, std::string reason) {
+    report(subpath, value.offset, std::move(reason));
+  }
+  void key_error(std::string_view subpath, const JsonMember& member, std::string reason) {
+    report(subpath, member.key_offset, std::move(reason));
+  }
+
+ protected:
+  virtual void report(std::string_view subpath, size_t offset, std::string reason) = 0;
 };
 
 enum class Kind { kEndpoint, kBytes, kCount, kSeconds, kText, kLogLevel, kClients, kRetentionSenders };
@@ -319,17 +187,17 @@ const Binding* find_binding(std::string_view key) {
   return nullptr;
 }
 
-const char* json_type_name(const rapidjson::Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
-  }
-  return "?";
+// "a string", "an object", "null": the value's JSON type for an error sentence.
+std::string json_type_name(const JsonNode& v) {
+  const std::string name = v.type_name();
+  if (v.type == JsonNode::Type::kNull) return name;
+  return (v.is_object() || v.is_array() ? "an " : "a ") + name;
+}
+
+// The value as a whole number from 0 up; nothing for anything else (negative, fractional, text).
+std::optional<uint64_t> whole_number(const JsonNode& v) {
+  if (v.type != JsonNode::Type::kNumber || !v.is_integer || v.integer < 0) return std::nullopt;
+  return static_cast<uint64_t>(v.integer);
 }
 
 bool is_hex64(std::string_view s) {
@@ -340,83 +208,84 @@ bool is_hex64(std::string_view s) {
 }
 
 // Reads the clients array. Every problem is reported with its own position.
-void apply_clients(const rapidjson::Value& v, Config& config, Reporter& r) {
-  if (!v.IsArray()) return r.error("", std::string("must be an array of clients, not ") + json_type_name(v));
+void apply_clients(const JsonNode& v, Config& config, Reporter& r) {
+  if (!v.is_array()) return r.error("", v, "must be an array of clients, not " + json_type_name(v));
   std::vector<ClientConfig> clients;
   std::map<std::string, size_t> names, tokens;
   bool ok = true;
-  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+  for (size_t i = 0; i < v.items.size(); ++i) {
     const std::string at = "/" + std::to_string(i);
-    const rapidjson::Value& c = v[i];
-    if (!c.IsObject()) {
-      r.error(at, std::string("a client must be an object, not ") + json_type_name(c));
+    const JsonNode& c = v.items[i];
+    if (!c.is_object()) {
+      r.error(at, c, "a client must be an object, not " + json_type_name(c));
       ok = false;
       continue;
     }
     ClientConfig client;
     bool has_name = false, has_token = false, has_scopes = false;
-    for (auto m = c.MemberBegin(); m != c.MemberEnd(); ++m) {
-      const std::string key(m->name.GetString(), m->name.GetStringLength());
+    for (const JsonMember& m : c.members) {
+      const std::string& key = m.key;
       const std::string here = at + "/" + key;
-      const rapidjson::Value& mv = m->value;
+      const JsonNode& mv = m.value;
       if (key == "client") {
         has_name = true;
-        if (!mv.IsString() || mv.GetStringLength() == 0) {
-          r.error(here, "\"client\" must be a non-empty string (the client's name)");
+        if (!mv.is_string() || mv.string.empty()) {
+          r.error(here, mv, "\"client\" must be a non-empty string (the client's name)");
           ok = false;
         } else {
-          client.name = mv.GetString();
+          client.name = mv.string;
         }
       } else if (key == "token_sha256") {
         has_token = true;
-        if (!mv.IsString() || !is_hex64(mv.GetString())) {
-          r.error(here, "\"token_sha256\" must be the SHA-256 of the token as 64 hex digits "
-                        "(e.g. printf %s TOKEN | sha256sum)");
+        if (!mv.is_string() || !is_hex64(mv.string)) {
+          r.error(here, mv, "\"token_sha256\" must be the SHA-256 of the token as 64 hex digits "
+                            "(e.g. printf %s TOKEN | sha256sum)");
           ok = false;
         } else {
-          client.token_sha256 = mv.GetString();
+          client.token_sha256 = mv.string;
           for (char& ch : client.token_sha256) ch = static_cast<char>(std::tolower(ch));
         }
       } else if (key == "scopes") {
         has_scopes = true;
-        if (!mv.IsArray()) {
-          r.error(here, "\"scopes\" must be an array of strings such as \"system/Patient.read\"");
+        if (!mv.is_array()) {
+          r.error(here, mv, "\"scopes\" must be an array of strings such as \"system/Patient.read\"");
           ok = false;
           continue;
         }
-        for (rapidjson::SizeType k = 0; k < mv.Size(); ++k) {
+        for (size_t k = 0; k < mv.items.size(); ++k) {
           const std::string sat = here + "/" + std::to_string(k);
-          if (!mv[k].IsString()) {
-            r.error(sat, "a scope must be a string such as \"system/Patient.read\"");
+          const JsonNode& item = mv.items[k];
+          if (!item.is_string()) {
+            r.error(sat, item, "a scope must be a string such as \"system/Patient.read\"");
             ok = false;
             continue;
           }
-          auto scope = parse_scope(mv[k].GetString());
+          auto scope = parse_scope(item.string);
           if (!scope) {
-            r.error(sat, scope.error());
+            r.error(sat, item, scope.error());
             ok = false;
             continue;
           }
-          client.scopes.emplace_back(mv[k].GetString());
+          client.scopes.push_back(item.string);
         }
       } else {
-        r.key_error(here, "unknown client key \"" + key + "\" (expected client, token_sha256, scopes)");
+        r.key_error(here, m, "unknown client key \"" + key + "\" (expected client, token_sha256, scopes)");
         ok = false;
       }
     }
     if (!has_name || !has_token || !has_scopes) {
-      r.error(at, "a client needs \"client\", \"token_sha256\" and \"scopes\"");
+      r.error(at, c, "a client needs \"client\", \"token_sha256\" and \"scopes\"");
       ok = false;
       continue;
     }
     if (!client.name.empty() && !names.emplace(client.name, i).second) {
-      r.error(at + "/client", "client \"" + client.name + "\" is listed twice");
+      r.error(at + "/client", *c.find("client"), "client \"" + client.name + "\" is listed twice");
       ok = false;
     }
     if (!client.token_sha256.empty() && !tokens.emplace(client.token_sha256, i).second) {
-      r.error(at + "/token_sha256", "client \"" + client.name +
-                                         "\" has the same token as client #" +
-                                         std::to_string(tokens[client.token_sha256] + 1));
+      r.error(at + "/token_sha256", *c.find("token_sha256"),
+              "client \"" + client.name + "\" has the same token as client #" +
+                  std::to_string(tokens[client.token_sha256] + 1));
       ok = false;
     }
     clients.push_back(std::move(client));
@@ -425,63 +294,64 @@ void apply_clients(const rapidjson::Value& v, Config& config, Reporter& r) {
 }
 
 // Reads journal_retention.senders: [{"application", "facility"?, "max_age_days"?, "max_bytes"?}].
-void apply_retention_senders(const rapidjson::Value& v, Config& config, Reporter& r) {
-  if (!v.IsArray()) return r.error("", std::string("must be an array of sender rules, not ") + json_type_name(v));
+void apply_retention_senders(const JsonNode& v, Config& config, Reporter& r) {
+  if (!v.is_array()) return r.error("", v, "must be an array of sender rules, not " + json_type_name(v));
   std::vector<SenderRetention> senders;
   std::set<std::pair<std::string, std::string>> seen;
   bool ok = true;
-  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+  for (size_t i = 0; i < v.items.size(); ++i) {
     const std::string at = "/" + std::to_string(i);
-    const rapidjson::Value& e = v[i];
-    if (!e.IsObject()) {
-      r.error(at, std::string("a sender rule must be an object, not ") + json_type_name(e));
+    const JsonNode& e = v.items[i];
+    if (!e.is_object()) {
+      r.error(at, e, "a sender rule must be an object, not " + json_type_name(e));
       ok = false;
       continue;
     }
     SenderRetention rule;
     bool has_application = false;
-    for (auto m = e.MemberBegin(); m != e.MemberEnd(); ++m) {
-      const std::string key(m->name.GetString(), m->name.GetStringLength());
+    for (const JsonMember& m : e.members) {
+      const std::string& key = m.key;
       const std::string here = at + "/" + key;
-      const rapidjson::Value& mv = m->value;
+      const JsonNode& mv = m.value;
+      const std::optional<uint64_t> n = whole_number(mv);
       if (key == "application" || key == "facility") {
-        if (!mv.IsString() || mv.GetStringLength() == 0) {
-          r.error(here, "\"" + key + "\" must be a non-empty string (MSH-" + (key == "application" ? "3" : "4") + ")");
+        if (!mv.is_string() || mv.string.empty()) {
+          r.error(here, mv, "\"" + key + "\" must be a non-empty string (MSH-" + (key == "application" ? "3" : "4") + ")");
           ok = false;
         } else if (key == "application") {
-          rule.application = mv.GetString();
+          rule.application = mv.string;
           has_application = true;
         } else {
-          rule.facility = mv.GetString();
+          rule.facility = mv.string;
         }
       } else if (key == "max_age_days") {
-        if (!mv.IsUint64() || mv.GetUint64() < 1 || mv.GetUint64() > 36500) {
-          r.error(here, "\"max_age_days\" must be a whole number of days from 1 to 36500");
+        if (!n || *n < 1 || *n > 36500) {
+          r.error(here, mv, "\"max_age_days\" must be a whole number of days from 1 to 36500");
           ok = false;
         } else {
-          rule.limits.max_age_days = mv.GetUint64();
+          rule.limits.max_age_days = *n;
         }
       } else if (key == "max_bytes") {
-        if (!mv.IsUint64() || mv.GetUint64() < 1) {
-          r.error(here, "\"max_bytes\" must be a whole number of bytes, at least 1");
+        if (!n || *n < 1) {
+          r.error(here, mv, "\"max_bytes\" must be a whole number of bytes, at least 1");
           ok = false;
         } else {
-          rule.limits.max_bytes = mv.GetUint64();
+          rule.limits.max_bytes = *n;
         }
       } else {
-        r.key_error(here, "unknown sender rule key \"" + key +
-                              "\" (expected application, facility, max_age_days, max_bytes)");
+        r.key_error(here, m, "unknown sender rule key \"" + key +
+                                 "\" (expected application, facility, max_age_days, max_bytes)");
         ok = false;
       }
     }
     if (!has_application) {
-      r.error(at, "a sender rule needs \"application\" (MSH-3)");
+      r.error(at, e, "a sender rule needs \"application\" (MSH-3)");
       ok = false;
       continue;
     }
     if (!seen.emplace(rule.application, rule.facility).second) {
-      r.error(at, "sender " + rule.application + (rule.facility.empty() ? "" : "/" + rule.facility) +
-                      " has two rules");
+      r.error(at, e, "sender " + rule.application + (rule.facility.empty() ? "" : "/" + rule.facility) +
+                         " has two rules");
       ok = false;
     }
     senders.push_back(std::move(rule));
@@ -490,32 +360,32 @@ void apply_retention_senders(const rapidjson::Value& v, Config& config, Reporter
 }
 
 // Checks `v` against the binding's kind and applies it.
-void apply_value(const Binding& b, const rapidjson::Value& v, Config& config, Reporter& r) {
+void apply_value(const Binding& b, const JsonNode& v, Config& config, Reporter& r) {
   switch (b.kind) {
     case Kind::kEndpoint: {
-      if (!v.IsString()) return r.error("", std::string("must be a string \"HOST:PORT\", not ") + json_type_name(v));
-      auto e = parse_endpoint(v.GetString());
-      if (!e) return r.error("", e.error());
-      return b.apply(config, 0, v.GetString());
+      if (!v.is_string()) return r.error("", v, "must be a string \"HOST:PORT\", not " + json_type_name(v));
+      auto e = parse_endpoint(v.string);
+      if (!e) return r.error("", v, e.error());
+      return b.apply(config, 0, v.string);
     }
     case Kind::kBytes:
     case Kind::kCount:
     case Kind::kSeconds: {
-      if (!v.IsUint64() || v.GetUint64() < b.min || v.GetUint64() > b.max) {
+      const std::optional<uint64_t> n = whole_number(v);
+      if (!n || *n < b.min || *n > b.max) {
         const char* unit = b.kind == Kind::kBytes ? " bytes" : b.kind == Kind::kSeconds ? " seconds" : "";
-        return r.error("", "must be a whole number from " + std::to_string(b.min) + " to " +
-                               std::to_string(b.max) + unit);
+        return r.error("", v, "must be a whole number from " + std::to_string(b.min) + " to " +
+                                  std::to_string(b.max) + unit);
       }
-      return b.apply(config, v.GetUint64(), {});
+      return b.apply(config, *n, {});
     }
     case Kind::kText:
-      if (!v.IsString() || v.GetStringLength() == 0)
-        return r.error("", "must be a non-empty string");
-      return b.apply(config, 0, v.GetString());
+      if (!v.is_string() || v.string.empty()) return r.error("", v, "must be a non-empty string");
+      return b.apply(config, 0, v.string);
     case Kind::kLogLevel: {
-      const std::string level = v.IsString() ? v.GetString() : "";
+      const std::string level = v.is_string() ? v.string : "";
       if (level != "debug" && level != "info" && level != "warn" && level != "error")
-        return r.error("", "must be one of \"debug\", \"info\", \"warn\", \"error\"");
+        return r.error("", v, "must be one of \"debug\", \"info\", \"warn\", \"error\"");
       return b.apply(config, 0, level);
     }
     case Kind::kClients:
@@ -525,32 +395,32 @@ void apply_value(const Binding& b, const rapidjson::Value& v, Config& config, Re
   }
 }
 
+// Errors in a configuration file: "FILE:LINE:COLUMN: KEY: reason".
 class FileReporter : public Reporter {
  public:
-  FileReporter(std::string_view text, std::string_view file, const Positions& pos, std::string base,
-               std::string key, ConfigErrors& out)
-      : text_(text), file_(file), pos_(pos), base_(std::move(base)), key_(std::move(key)), out_(out) {}
-  void error(std::string_view subpath, std::string reason) override { at(pos_.values, subpath, std::move(reason)); }
-  void key_error(std::string_view subpath, std::string reason) override { at(pos_.keys, subpath, std::move(reason)); }
+  FileReporter(const JsonDocument& doc, std::string_view file, std::string key, ConfigErrors& out)
+      : doc_(doc), file_(file), key_(std::move(key)), out_(out) {}
 
- private:
-  void at(const std::map<std::string, size_t>& where, std::string_view subpath, std::string reason) {
-    auto it = where.find(base_ + std::string(subpath));
-    const size_t offset = it != where.end() ? it->second : 0;
-    auto [line, column] = line_column(text_, offset);
-    out_.push_back({std::string(file_), line, column, key_ + ": " + std::move(reason)});
+ protected:
+  void report(std::string_view, size_t offset, std::string reason) override {
+    const TextPosition p = doc_.position(offset);
+    out_.push_back({std::string(file_), p.line, p.column, key_ + ": " + std::move(reason)});
   }
 
-  std::string_view text_, file_;
-  const Positions& pos_;
-  std::string base_, key_;
+ private:
+  const JsonDocument& doc_;
+  std::string_view file_;
+  std::string key_;
   ConfigErrors& out_;
 };
 
+// Errors in a flag or an environment variable: "ORIGIN KEY (at SUBPATH): reason".
 class PlainReporter : public Reporter {
  public:
   PlainReporter(std::string prefix, ConfigErrors& out) : prefix_(std::move(prefix)), out_(out) {}
-  void error(std::string_view subpath, std::string reason) override {
+
+ protected:
+  void report(std::string_view subpath, size_t, std::string reason) override {
     std::string where = subpath.empty() ? "" : " (at " + std::string(subpath) + ")";
     out_.push_back({{}, 0, 0, prefix_ + where + ": " + std::move(reason)});
   }
@@ -564,54 +434,39 @@ class PlainReporter : public Reporter {
 
 ConfigErrors apply_config_json(std::string_view json, std::string_view file_name, Config& config) {
   ConfigErrors errors;
-  const std::string text(json);
-  rapidjson::Document doc;
-  Positions pos;
-  TrackedStream is(text.c_str());
-  rapidjson::ParseResult parsed;
-  auto generate = [&](rapidjson::Document& d) {
-    rapidjson::Reader reader;
-    PositionHandler handler(d, is, text, pos);
-    parsed = reader.Parse<rapidjson::kParseValidateEncodingFlag>(is, handler);
-    return !parsed.IsError();
-  };
-  doc.Populate(generate);
+  auto parsed = parse_json_with_positions(json);
+  if (!parsed) {
+    const JsonSyntaxError& e = parsed.error();
+    const std::string reason = e.duplicate_key.empty()
+                                   ? "invalid JSON: " + e.message
+                                   : "key \"" + e.duplicate_key + "\" appears twice in one object";
+    errors.push_back({std::string(file_name), e.position.line, e.position.column, reason});
+    return errors;
+  }
+  const JsonDocument& doc = *parsed;
   auto at = [&](size_t offset, std::string reason) {
-    auto [line, column] = line_column(text, offset);
-    errors.push_back({std::string(file_name), line, column, std::move(reason)});
+    const TextPosition p = doc.position(offset);
+    errors.push_back({std::string(file_name), p.line, p.column, std::move(reason)});
   };
-  if (parsed.IsError()) {
-    at(parsed.Offset(), std::string("invalid JSON: ") + rapidjson::GetParseError_En(parsed.Code()));
+  if (!doc.root.is_object()) {
+    at(doc.root.offset, "the configuration must be a JSON object, not " + json_type_name(doc.root));
     return errors;
   }
-  for (const auto& [offset, path] : pos.duplicates)
-    at(offset, "key \"" + path.substr(1) + "\" appears twice in one object");
-  if (!doc.IsObject()) {
-    at(pos.values[""], std::string("the configuration must be a JSON object, not ") + json_type_name(doc));
-    return errors;
-  }
-  auto apply_member = [&](const std::string& dotted, const std::string& path, const rapidjson::Value& v) {
+  auto apply_member = [&](const std::string& dotted, const JsonMember& m) {
     const Binding* b = find_binding(dotted);
-    if (!b) {
-      at(pos.keys[path], "unknown key \"" + dotted + "\"");
-      return;
-    }
-    FileReporter r(text, file_name, pos, path, dotted, errors);
-    apply_value(*b, v, config, r);
+    if (!b) return at(m.key_offset, "unknown key \"" + dotted + "\"");
+    FileReporter r(doc, file_name, dotted, errors);
+    apply_value(*b, m.value, config, r);
   };
-  for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
-    const std::string key = m->name.GetString();
-    if (key == "http" || key == "mllp" || key == "journal_retention") {
-      if (!m->value.IsObject()) {
-        at(pos.values["/" + key], "\"" + key + "\" must be an object");
+  for (const JsonMember& m : doc.root.members) {
+    if (m.key == "http" || m.key == "mllp" || m.key == "journal_retention") {
+      if (!m.value.is_object()) {
+        at(m.value.offset, "\"" + m.key + "\" must be an object");
         continue;
       }
-      for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n) {
-        const std::string sub = n->name.GetString();
-        apply_member(key + "." + sub, "/" + key + "/" + sub, n->value);
-      }
+      for (const JsonMember& n : m.value.members) apply_member(m.key + "." + n.key, n);
     } else {
-      apply_member(key, "/" + key, m->value);
+      apply_member(m.key, m);
     }
   }
   if (errors.empty()) {
@@ -640,8 +495,9 @@ ConfigErrors apply_setting(std::string_view key, std::string_view value, std::st
     return errors;
   }
   PlainReporter r(std::string(origin) + " " + std::string(key), errors);
-  rapidjson::Document v;
   const std::string text(value);
+  // The value as the file would hold it, so that one apply_value checks both.
+  JsonNode v;
   switch (b->kind) {
     case Kind::kBytes:
     case Kind::kCount:
@@ -649,22 +505,29 @@ ConfigErrors apply_setting(std::string_view key, std::string_view value, std::st
       uint64_t n = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
       if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-        r.error("", "\"" + text + "\" is not a whole number");
+        r.error("", v, "\"" + text + "\" is not a whole number");
         return errors;
       }
-      v.SetUint64(n);
+      v.type = JsonNode::Type::kNumber;
+      v.number = static_cast<double>(n);
+      // Beyond int64 it is out of every setting's range: left a plain number, it is refused so.
+      v.is_integer = n <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+      v.integer = v.is_integer ? static_cast<int64_t>(n) : 0;
       break;
     }
     case Kind::kClients:
-    case Kind::kRetentionSenders:
-      if (v.Parse(text.c_str()).HasParseError()) {
-        r.error("", std::string("invalid JSON at byte ") + std::to_string(v.GetErrorOffset()) +
-                        ": " + rapidjson::GetParseError_En(v.GetParseError()));
+    case Kind::kRetentionSenders: {
+      auto parsed = parse_json_with_positions(text);
+      if (!parsed) {
+        r.error("", v, "invalid JSON at byte " + std::to_string(parsed.error().offset) + ": " + parsed.error().message);
         return errors;
       }
+      v = std::move(parsed->root);
       break;
+    }
     default:
-      v.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), v.GetAllocator());
+      v.type = JsonNode::Type::kString;
+      v.string = text;
   }
   apply_value(*b, v, config, r);
   return errors;

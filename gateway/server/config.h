@@ -11,7 +11,9 @@
 //
 // Every key of the file has a dotted name ("http.max_body_bytes") used by --set and by the
 // error messages, and an environment variable. A bad file is refused with
-// "FILE:LINE:COLUMN: reason" for every problem found (syntax errors stop at the first).
+// "FILE:LINE:COLUMN: reason" for every problem found (syntax errors, and a key repeated in one
+// object, stop at the first). The file is read by common/json_reader.h, as mapping profiles are:
+// strict JSON, columns counted in characters.
 //
 // This file is deliberately free of Beast/Asio: it compiles fast and is unit-tested alone.
 // Threading: plain values; parse functions are reentrant.
@@ -182,8 +184,5 @@ struct SettingInfo {
   std::string_view help;
 };
 const std::vector<SettingInfo>& config_settings();
-
-// 1-based line and column of byte `offset` in `text` (columns count bytes).
-std::pair<size_t, size_t> line_column(std::string_view text, size_t offset);
 
 }  // namespace midhurst::server

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/json_reader.h"
 #include "server/config.h"
 
 namespace midhurst::server {
@@ -248,11 +249,24 @@ TEST_CASE("config: every setting has an environment variable", "[config]") {
   }
 }
 
-TEST_CASE("config: line_column", "[config]") {
-  CHECK(line_column("ab\ncd", 0) == std::pair<size_t, size_t>{1, 1});
-  CHECK(line_column("ab\ncd", 3) == std::pair<size_t, size_t>{2, 1});
-  CHECK(line_column("ab\ncd", 4) == std::pair<size_t, size_t>{2, 2});
-  CHECK(line_column("ab", 99) == std::pair<size_t, size_t>{1, 3});
+// Positions come from common/json_reader, as the mapping profiles' do: columns count characters.
+TEST_CASE("config: line and column", "[config]") {
+  auto at = [](std::string text, size_t offset) {
+    const TextPosition p = LineIndex(std::move(text)).position(offset);
+    return std::pair<size_t, size_t>{p.line, p.column};
+  };
+  CHECK(at("ab\ncd", 0) == std::pair<size_t, size_t>{1, 1});
+  CHECK(at("ab\ncd", 3) == std::pair<size_t, size_t>{2, 1});
+  CHECK(at("ab\ncd", 4) == std::pair<size_t, size_t>{2, 2});
+  CHECK(at("ab", 99) == std::pair<size_t, size_t>{1, 3});
+
+  Config c;
+  const ConfigErrors errors = apply_config_json("{\"data_dir\": \"\xC3\xA9\", \"threads\": \"x\"}", "u.json", c);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].to_string() == "u.json:1:30: threads: must be a whole number from 0 to 256");
+  const ConfigErrors nested = apply_config_json("{\"http\": {\"listen\": \"127.0.0.1:1\",\n\"listen\": \"127.0.0.1:2\"}}", "n.json", c);
+  REQUIRE(nested.size() == 1);
+  CHECK(nested[0].to_string() == "n.json:2:1: key \"listen\" appears twice in one object");
 }
 
 }  // namespace

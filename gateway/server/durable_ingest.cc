@@ -7,7 +7,6 @@
 #include <chrono>
 #include <map>
 #include <optional>
-#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -134,17 +133,49 @@ struct DurableIngest::Prepared {
   size_t store_index = 0;                 // its place in the store batch
 };
 
+// A batch on its way from the resolver to the committer.
+struct DurableIngest::Built {
+  std::uint64_t number = 0;         // 1, 2, ... in queue order
+  std::uint64_t failures_seen = 0;  // failures_ when it was built (I6)
+  std::deque<Item> items;
+  store::Batch batch;
+  std::optional<store::StoreError> lookup_failed;  // a lookup the store could not answer
+};
+
+// The resolver's memory across batches (I6): what the batches not yet known to be committed
+// wrote, and the dedup keys their accepted messages will hold.
+struct DurableIngest::Resolver {
+  explicit Resolver(store::Store& store) : writer(store) {}
+  RecordWriter writer;
+  std::map<DedupKey, std::uint64_t> held;  // dedup key -> the batch that holds it
+  std::uint64_t next = 0;                  // the last batch number given out
+  std::uint64_t failures_seen = 0;
+
+  // Drops what committed batches wrote (the store shows it now), or everything after a batch
+  // that was not stored (what was built on it is void).
+  void catch_up(std::uint64_t committed, std::uint64_t failures) {
+    if (failures != failures_seen) {
+      writer.forget_all();
+      held.clear();
+      failures_seen = failures;
+      return;
+    }
+    writer.forget_through(committed);
+    std::erase_if(held, [committed](const auto& h) { return h.second <= committed; });
+  }
+};
+
 DurableIngest::DurableIngest(store::Store& store, const mapping::ProfileStore& profiles, Options options)
     : store_(store), profiles_(profiles), options_(options) {
-  writer_ = std::thread([this] { run(); });
+  committer_ = std::thread([this] { commit_loop(); });
+  resolver_ = std::thread([this] { resolve_loop(); });
 }
 
 DurableIngest::~DurableIngest() { stop(); }
 
 void DurableIngest::submit(std::string message, IngestSource source, Done done) {
-  // Parse, validate and map here, outside the lock and off the writer thread: this is most of
-  // the CPU per message, and the writer is the bottleneck. The queue order (taken below) is
-  // still the order of commit (I3).
+  // Parse, validate and map here, outside the lock and off the writer threads: this is most of
+  // the CPU per message. The queue order (taken below) is still the order of commit (I3).
   std::unique_ptr<Prepared> prepared = prepare(message);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -160,27 +191,59 @@ void DurableIngest::submit(std::string message, IngestSource source, Done done) 
 void DurableIngest::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && !writer_.joinable()) return;
     stopping_ = true;
-    wake_.notify_one();
+    wake_.notify_all();
   }
-  if (writer_.joinable()) writer_.join();
+  // The resolver finishes the queue and exits; the committer then finishes the last batch.
+  if (resolver_.joinable()) resolver_.join();
+  if (committer_.joinable()) committer_.join();
 }
 
-void DurableIngest::run() {
+void DurableIngest::resolve_loop() {
+  Resolver resolver(store_);
   for (;;) {
     std::deque<Item> items;
+    std::uint64_t committed = 0, failures = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything submitted is done
+      // While a built batch still waits for the committer, messages gather into the next one.
+      wake_.wait(lock, [this] { return !built_ && (stopping_ || !queue_.empty()); });
+      if (queue_.empty()) {  // stopping, and everything submitted is built
+        resolved_all_ = true;
+        built_cv_.notify_all();
+        return;
+      }
       // Group commit (I4): take whatever is waiting, up to max_batch.
       while (!queue_.empty() && items.size() < options_.max_batch) {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      committed = committed_;
+      failures = failures_;
     }
-    process(items);
+    resolver.catch_up(committed, failures);
+    std::unique_ptr<Built> built = build(std::move(items), resolver);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      built_ = std::move(built);
+      built_cv_.notify_all();
+    }
+  }
+}
+
+void DurableIngest::commit_loop() {
+  for (;;) {
+    std::unique_ptr<Built> built;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      built_cv_.wait(lock, [this] { return built_ || resolved_all_; });
+      if (!built_) return;  // the resolver has exited and everything built is committed
+      built = std::move(built_);
+      wake_.notify_all();  // the resolver may build the next batch meanwhile (I6)
+    }
+    commit(*built);
+    // Whatever the messages held (parsed messages, records, payloads) is freed here, off the
+    // resolver's thread.
   }
 }
 
@@ -239,19 +302,25 @@ std::unique_ptr<DurableIngest::Prepared> DurableIngest::prepare(const std::strin
   return w;
 }
 
-void DurableIngest::process(std::deque<Item>& items) {
-  store::Batch batch;
-  batch.messages.reserve(items.size());
-  // Matches, merges and ids for every entity; it remembers what earlier messages of this batch
-  // wrote, so that two messages about one new patient and visit in one transaction make one of
-  // each, changed in order (I3).
-  RecordWriter writer(store_);
-  std::optional<store::StoreError> lookup_failed;  // a lookup the store could not answer
-  // The dedup keys that earlier messages of this batch will hold once committed (I2).
-  std::set<DedupKey> held_in_batch;
+std::unique_ptr<DurableIngest::Built> DurableIngest::build(std::deque<Item> items, Resolver& resolver) {
+  auto built = std::make_unique<Built>();
+  built->number = ++resolver.next;
+  built->failures_seen = resolver.failures_seen;
+  built->items = std::move(items);
+  std::deque<Item>& items_ref = built->items;
+  store::Batch& batch = built->batch;
+  batch.messages.reserve(items_ref.size());
+  // Matches, merges and ids for every entity; it remembers what earlier messages of this batch,
+  // and of the batches still committing, wrote, so that two messages about one new patient and
+  // visit make one of each, changed in order (I3, I6).
+  RecordWriter& writer = resolver.writer;
+  writer.begin_batch(built->number);
+  std::optional<store::StoreError>& lookup_failed = built->lookup_failed;
+  // The dedup keys that earlier messages (of this batch or of one committing) will hold (I2).
+  std::map<DedupKey, std::uint64_t>& held_in_batch = resolver.held;
 
-  for (size_t k = 0; k < items.size(); ++k) {
-    Prepared& w = *items[k].prepared;
+  for (size_t k = 0; k < items_ref.size(); ++k) {
+    Prepared& w = *items_ref[k].prepared;
     store::Message& sm = w.sm;
     const DedupKey dedup{sm.journal.sender.application, sm.journal.sender.facility, sm.journal.control_id};
     if (w.record && !lookup_failed && !sm.journal.control_id.empty()) {
@@ -311,12 +380,36 @@ void DurableIngest::process(std::deque<Item>& items) {
     }
     w.record.reset();
     if (sm.journal.status == store::JournalStatus::kAccepted && !sm.journal.control_id.empty())
-      held_in_batch.insert(dedup);
+      held_in_batch[dedup] = built->number;
     w.store_index = batch.messages.size();
     batch.messages.push_back(std::move(sm));
   }
 
-  auto committed = lookup_failed ? store::StoreResult<store::BatchResult>(err(*lookup_failed)) : store_.apply(batch);
+  return built;
+}
+
+void DurableIngest::commit(Built& built) {
+  std::deque<Item>& items = built.items;
+  bool void_batch = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    void_batch = built.failures_seen != failures_;
+  }
+  store::StoreResult<store::BatchResult> committed =
+      built.lookup_failed ? store::StoreResult<store::BatchResult>(err(*built.lookup_failed))
+      : void_batch ? store::StoreResult<store::BatchResult>(
+                         err(store::StoreError{store::StoreError::Code::kIo, "an earlier batch was not stored"}))
+                   : store_.apply(built.batch);
+  {
+    // Before the next batch is taken: the resolver then forgets what this one wrote, either
+    // because the store shows it or because it never happened (I6). A void batch was built on
+    // the failed one's writes, which the resolver forgets already: it counts no new failure.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (committed.ok())
+      committed_ = built.number;
+    else if (!void_batch)
+      ++failures_;
+  }
   for (size_t k = 0; k < items.size(); ++k) {
     const Prepared& w = *items[k].prepared;
     std::string ack;

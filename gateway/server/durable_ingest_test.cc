@@ -20,28 +20,15 @@
 #include "store/fault.h"
 #include "store/options.h"
 #include "store/store.h"
+#include "server/test_files.h"
 
 namespace fs = std::filesystem;
 using namespace midhurst;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "midhurst-ingest-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using server::testing::slurp;
+using server::testing::TempDir;
 
 // The repository's hl7v2→care profiles (with their concept maps and site overlays) copied to
 // `to`: what the ingest translates with, without the other directions' profiles.
@@ -120,7 +107,7 @@ std::string with_control_id(std::string message, const std::string& id) {
 
 TEST_CASE("an accepted ADT is journaled, mapped and stored before its AA") {
   Rig rig;
-  hl7v2::Message ack = rig.send(read_file(kExamples / "adt_a01_admit.hl7"));
+  hl7v2::Message ack = rig.send(slurp(kExamples / "adt_a01_admit.hl7"));
   CHECK(ack.text("MSA-1") == "AA");
   CHECK(ack.text("MSA-2") == "RYJ0000000001");
   // By the time the ACK exists, the commit is done (I1): the journal and the patient are there.
@@ -140,7 +127,7 @@ TEST_CASE("an accepted ADT is journaled, mapped and stored before its AA") {
 
 TEST_CASE("a resent message is ACKed again and changes nothing") {
   Rig rig;
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   CHECK(rig.send(a01).text("MSA-1") == "AA");
   CHECK(rig.send(a01).text("MSA-1") == "AA");
   auto journal = rig.journal();
@@ -154,10 +141,10 @@ TEST_CASE("a resent message is ACKed again and changes nothing") {
 
 TEST_CASE("a later message about the same NHS number becomes a new version of that patient") {
   Rig rig;
-  CHECK(rig.send(read_file(kExamples / "adt_a01_admit.hl7")).text("MSA-1") == "AA");
+  CHECK(rig.send(slurp(kExamples / "adt_a01_admit.hl7")).text("MSA-1") == "AA");
   auto first = rig.patient_by_nhs_number("9449305552");
   REQUIRE(first);
-  CHECK(rig.send(read_file(kExamples / "adt_a08_eol_preferences.hl7")).text("MSA-1") == "AA");
+  CHECK(rig.send(slurp(kExamples / "adt_a08_eol_preferences.hl7")).text("MSA-1") == "AA");
   auto second = rig.patient_by_nhs_number("9449305552");
   REQUIRE(second);
   CHECK(second->id == first->id);
@@ -167,7 +154,7 @@ TEST_CASE("a later message about the same NHS number becomes a new version of th
 TEST_CASE("an invalid NHS number gets AE naming PID-3 and is journaled as rejected") {
   Rig rig;
   const fs::path bad = fs::path(MIDHURST_MAPPINGS_DIR) / "hl7v2-care" / "fixtures" / "a31-invalid-nhs-number.hl7";
-  hl7v2::Message ack = rig.send(read_file(bad));
+  hl7v2::Message ack = rig.send(slurp(bad));
   CHECK(ack.text("MSA-1") == "AE");
   REQUIRE(ack.find("ERR"));
   CHECK(ack.find("ERR")->raw().find("PID") != std::string_view::npos);
@@ -190,7 +177,7 @@ TEST_CASE("bytes that are not HL7 get AR and are kept in the journal as rejected
 
 TEST_CASE("messages submitted together share transactions and are applied in order") {
   Rig rig;
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   constexpr int kMessages = 40;
   std::vector<std::promise<std::string>> acks(kMessages);
   for (int i = 0; i < kMessages; ++i)
@@ -214,7 +201,7 @@ TEST_CASE("messages submitted together share transactions and are applied in ord
 TEST_CASE("after stop, messages are refused with AR instead of being lost silently") {
   Rig rig;
   rig.ingest->stop();
-  hl7v2::Message ack = rig.send(read_file(kExamples / "adt_a01_admit.hl7"));
+  hl7v2::Message ack = rig.send(slurp(kExamples / "adt_a01_admit.hl7"));
   CHECK(ack.text("MSA-1") == "AR");
   CHECK(rig.journal().empty());
 }
@@ -229,7 +216,7 @@ struct FailingCommits : store::FaultInjection {
 TEST_CASE("when the store cannot commit, the sender is asked to resend and nothing is ACKed as stored") {
   FailingCommits faults;
   Rig rig(&faults);
-  hl7v2::Message ack = rig.send(read_file(kExamples / "adt_a01_admit.hl7"));
+  hl7v2::Message ack = rig.send(slurp(kExamples / "adt_a01_admit.hl7"));
   CHECK(ack.text("MSA-1") == "AR");
   CHECK(ack.text("MSA-2") == "RYJ0000000001");
   REQUIRE(ack.find("ERR"));
@@ -292,10 +279,10 @@ std::vector<T> stored(store::Store& s, care::EntityType type) {
 
 TEST_CASE("A01, A02 and A03 on one visit make one encounter with its history") {
   Rig rig;
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   CHECK(rig.send(a01).text("MSA-1") == "AA");
   CHECK(rig.send(event_of(a01, "A02", "RYJ-A02", "20261103110000", "RYJ01^WARD 12^BED 1^RYJ01")).text("MSA-1") == "AA");
-  CHECK(rig.send(read_file(kExamples / "adt_a03_discharge.hl7")).text("MSA-1") == "AA");
+  CHECK(rig.send(slurp(kExamples / "adt_a03_discharge.hl7")).text("MSA-1") == "AA");
 
   auto encounters = stored<care::Encounter>(*rig.store, care::EntityType::kEncounter);
   REQUIRE(encounters.size() == 1);
@@ -317,14 +304,14 @@ TEST_CASE("A01, A02 and A03 on one visit make one encounter with its history") {
 
 TEST_CASE("A11 cancels the admission, and a discharge after it is refused with ERR at PV1-19") {
   Rig rig;
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   CHECK(rig.send(a01).text("MSA-1") == "AA");
   CHECK(rig.send(event_of(a01, "A11", "RYJ-A11", "20261101100000")).text("MSA-1") == "AA");
   auto encounters = stored<care::Encounter>(*rig.store, care::EntityType::kEncounter);
   REQUIRE(encounters.size() == 1);
   CHECK(encounters[0].status == care::EncounterStatus::kCancelled);
 
-  hl7v2::Message ack = rig.send(read_file(kExamples / "adt_a03_discharge.hl7"));
+  hl7v2::Message ack = rig.send(slurp(kExamples / "adt_a03_discharge.hl7"));
   CHECK(ack.text("MSA-1") == "AE");
   REQUIRE(ack.find("ERR"));
   CHECK(ack.text("ERR-2.1") == "PV1");
@@ -341,7 +328,7 @@ TEST_CASE("A11 cancels the admission, and a discharge after it is refused with E
 
 TEST_CASE("an A08 changing one end-of-life item keeps the others") {
   Rig rig;
-  const std::string a08 = read_file(kExamples / "adt_a08_eol_preferences.hl7");
+  const std::string a08 = slurp(kExamples / "adt_a08_eol_preferences.hl7");
   CHECK(rig.send(a08).text("MSA-1") == "AA");
   auto plans = stored<care::EndOfLifePlan>(*rig.store, care::EntityType::kEndOfLifePlan);
   REQUIRE(plans.size() == 1);
@@ -370,7 +357,7 @@ TEST_CASE("an A08 changing one end-of-life item keeps the others") {
 
 TEST_CASE("messages about one new patient and visit submitted together make one of each") {
   Rig rig;
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   constexpr int kMessages = 30;
   std::vector<std::promise<std::string>> acks(kMessages);
   for (int i = 0; i < kMessages; ++i) {
@@ -402,7 +389,7 @@ TEST_CASE("A40 merges the MRG-1 record into the PID patient; its old identifier 
                 maps.path / "test" / "a40-merge-overlay.json");
   Rig rig(nullptr, maps.path.string());
 
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   // The record that will be merged away: only a local identifier, 999 at RYJ.
   std::string old = event_of(a01, "A28", "OLD-A28", "20261001090000");
   const std::string ids = "9449305552^^^NHS^NH~633^^^RYJ^MR";
@@ -525,7 +512,7 @@ std::vector<store::JournalRecord> rows_of(Rig& rig, const std::string& control_i
 TEST_CASE("resends in one group commit with updates to their patient: the resends change nothing, the updates apply") {
   CommitGate gate;
   Rig rig(&gate);
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   CHECK(rig.send(a01).text("MSA-1") == "AA");  // Patient version 1
 
   const std::string update1 = event_of(a01, "A08", "UPD-1", "20261101100000");
@@ -559,7 +546,7 @@ TEST_CASE("resends in one group commit with updates to their patient: the resend
 
 TEST_CASE("PID-30 N after a death with its time: the patient still reads back and later messages are accepted") {
   Rig rig;
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   CHECK(rig.send(a01).text("MSA-1") == "AA");
   CHECK(rig.send(with_fields(event_of(a01, "A08", "DEATH-1", "20261105040000"),
                              {{"PID-29", "20261105031000"}, {"PID-30", "Y"}}))
@@ -593,7 +580,7 @@ TEST_CASE("PID-30 N after a death with its time: the patient still reads back an
 TEST_CASE("a message whose change would not read back fails alone: AE, journaled failed, the rest of its batch stored") {
   CommitGate gate;
   Rig rig(&gate);
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   // Not deceased, yet a time of death: the model refuses such a Patient.
   const std::string contradictory = with_fields(for_patient(with_control_id(a01, "BAD-1"), "9434765919", "701"),
                                                 {{"PID-29", "20261105031000"}, {"PID-30", "N"}});
@@ -632,7 +619,7 @@ TEST_CASE("a stored patient that does not read back fails only the messages that
   seed.messages.push_back(std::move(sm));
   REQUIRE(rig.store->apply(seed).ok());
 
-  const std::string a01 = read_file(kExamples / "adt_a01_admit.hl7");
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   const std::string other = for_patient(a01, "9434765919", "701");
   auto acks = send_as_one_batch(rig, gate, with_control_id(other, "OTHER-1"),
                                 {a01, event_of(other, "A08", "OTHER-2", "20261101100000")});
@@ -646,4 +633,49 @@ TEST_CASE("a stored patient that does not read back fails only the messages that
   auto other_patient = rig.patient_by_nhs_number("9434765919");
   REQUIRE(other_patient);
   CHECK(other_patient->version == 2);
+}
+
+namespace {
+// Fails the first commit only, as a transient I/O error would.
+struct FailFirstCommit : store::FaultInjection {
+  int commits = 0;  // called under the store's write lock
+  bool should_fail(std::string_view point) override { return point == "commit" && commits++ == 0; }
+};
+}  // namespace
+
+TEST_CASE("a batch that cannot be stored voids the batches built on it; every AA is stored, every AR is not") {
+  FailFirstCommit faults;
+  Rig rig(&faults);
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
+  constexpr int kMessages = 60;
+  std::vector<std::promise<std::string>> acks(kMessages);
+  for (int i = 0; i < kMessages; ++i)
+    rig.ingest->submit(with_control_id(a01, "PIPE" + std::to_string(i)),
+                       server::IngestSource{"test", "local", "", 1, static_cast<uint64_t>(i + 1)},
+                       [&acks, i](std::string a) { acks[i].set_value(std::move(a)); });
+  std::vector<std::string> accepted;
+  for (int i = 0; i < kMessages; ++i) {
+    auto ack = hl7v2::Message::parse(acks[i].get_future().get());
+    REQUIRE(ack.ok());
+    CHECK(ack->text("MSA-2") == "PIPE" + std::to_string(i));
+    const std::string code = ack->text("MSA-1");
+    INFO("message " << i << ": " << code << " " << ack->text("MSA-3"));
+    if (i == 0) CHECK(code == "AR");  // in the failed batch
+    CHECK((code == "AA" || code == "AR"));
+    if (code == "AA") accepted.push_back("PIPE" + std::to_string(i));
+  }
+  // Exactly the AA messages are journaled, in order, and each made one version of the patient.
+  auto journal = rig.journal();
+  REQUIRE(journal.size() == accepted.size());
+  for (size_t i = 0; i < accepted.size(); ++i) CHECK(journal[i].entry.control_id == accepted[i]);
+  if (!accepted.empty()) {
+    auto patient = rig.patient_by_nhs_number("9449305552");
+    REQUIRE(patient);
+    CHECK(patient->version == static_cast<std::int64_t>(accepted.size()));
+  }
+  // The store works again: the next message is stored on top of what was.
+  CHECK(rig.send(with_control_id(a01, "AFTER")).text("MSA-1") == "AA");
+  auto patient = rig.patient_by_nhs_number("9449305552");
+  REQUIRE(patient);
+  CHECK(patient->version == static_cast<std::int64_t>(accepted.size()) + 1);
 }

@@ -224,9 +224,10 @@ Lookup Service::lookup(const Call& call, std::string_view type, std::string_view
     }
     auto resources = render(call, type, v, id);
     if (resources.empty()) continue;
+    const bool replaced = v.json.find("\"replacedBy\"") != std::string::npos;
     v.json.clear();
     out.kind = Lookup::Kind::kFound;
-    out.found = Found{std::move(resources[0].json), std::move(v)};
+    out.found = Found{std::move(resources[0].json), std::move(v), replaced};
     return out;
   }
   return out;
@@ -351,7 +352,7 @@ class Handlers {
         break;
       case Lookup::Kind::kFound: {
         rapidjson::Document& res = l.found->resource;
-        if (type == "Patient" && version == 0) mark_merged(call, id, res);
+        if (type == "Patient" && version == 0 && l.found->replaced) mark_merged(call, id, res);
         Service::patients_of(res, &patients);
         const store::EntityVersion& v = l.found->version;
         if (version == 0 && none_match_hits(req.header("if-none-match"), v.version)) {
@@ -815,6 +816,13 @@ class Handlers {
 void add_fhir_rest_routes(HttpApp& app, const FhirRestDeps& deps) {
   auto service = std::make_shared<const rest::Service>(deps);
   auto h = std::make_shared<const rest::Handlers>(service);
+  // HttpApp writes /metadata in XML with the model of the profiles being served.
+  app.set_model_source([renderer = deps.renderer]() -> std::shared_ptr<const fhir::Model> {
+    std::shared_ptr<const mapping::FhirRenderer> r = renderer ? renderer() : nullptr;
+    const fhir::Model* model = r ? r->profiles().fhir_model() : nullptr;
+    if (!model) return nullptr;
+    return std::shared_ptr<const fhir::Model>(r, model);  // keeps the renderer's profiles alive
+  });
   const std::vector<std::string>& types = deps.types.empty() ? kDefaultFhirTypes : deps.types;
   auto add = [&](std::string method, std::string pattern, std::string type, Handler handler,
                  std::vector<std::string> content_types = {}) {

@@ -11,12 +11,13 @@
 //   GET  /{Type}/{id}/_history           instance history (Bundle type history)
 //   GET  /{Type}/_history                type history
 //   GET  /{Type}?...   POST /{Type}/_search (form body)   search (fhir_rest_search.h)
-//   GET  /Patient/{id}/$everything       searchset Bundle: the patient and what refers to it
+//   GET  /Patient/{id}/$everything       searchset Bundle: the patient and what refers to it,
+//                                        paged by _count with next links
 //   GET  /Patient/{id}/$summary          document Bundle (fhir_rest_summary.cc)
 //   GET  /AuditEvent?patient=...         the audit trail (scope system/AuditEvent.read)
 // Formats: JSON and XML, by _format then Accept (fhir_rest_format.h); every error of these
-// handlers is an OperationOutcome in the negotiated format (errors HttpApp finds before the
-// handler, 401/403/404/405, stay JSON).
+// handlers is an OperationOutcome in the negotiated format (so are the errors HttpApp finds
+// before the handler, 401/403/404/405/415, see http_app.h).
 //
 // Audit: every read, vread, history and search that returns patient data queues one
 // AuditRecord on the AuditWriter (fhir_rest_audit.h) before the response is handed back; the

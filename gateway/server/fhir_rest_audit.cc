@@ -27,8 +27,10 @@ bool AuditWriter::enqueue(store::AuditRecord record) {
   if (stopping_) return false;
   queue_.push_back(std::move(record));
   ++queued_total_;
+  // The writer waits for a first record, then for a full batch: only those wake it.
+  const bool wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
   lock.unlock();
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return true;
 }
 
@@ -55,6 +57,9 @@ void AuditWriter::run() {
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !batch.empty(); });
+    // Gather: more records per transaction (the window bounds how long a record waits).
+    if (!stopping_ && batch.empty() && options_.batch_window.count() > 0)
+      wake_.wait_for(lock, options_.batch_window, [&] { return stopping_ || queue_.size() >= options_.max_batch; });
     if (stopping_ && drain_deadline == std::chrono::steady_clock::time_point{})
       drain_deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
     // Take everything queued: one commit for all of it.

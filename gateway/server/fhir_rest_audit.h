@@ -3,7 +3,10 @@
 // Why a writer thread: every read and search of patient data must be audited, and a commit per
 // request would put an fsync on every GET. Instead a handler queues its AuditRecord here and
 // then answers; one writer thread takes everything queued so far and commits it with one
-// Store::append_audit (group commit: the busier the server, the bigger the batch).
+// Store::append_audit (group commit: the busier the server, the bigger the batch). Woken by a
+// first record, the writer gathers for up to `batch_window` (or until `max_batch` wait) before
+// committing, so that a busy server commits a few large batches a second rather than one tiny
+// transaction per request; enqueue() wakes it only when that changes something.
 //
 // The bound (the guarantee a caller relies on): a record queued by enqueue() is committed
 // within one commit time after the writer gets to it, normally well under a second. If a commit
@@ -37,6 +40,8 @@ struct AuditWriterOptions {
   std::size_t max_queued = 10000;
   std::chrono::milliseconds enqueue_timeout{2000};
   std::chrono::milliseconds drain_timeout{5000};
+  std::chrono::milliseconds batch_window{10};
+  std::size_t max_batch = 1000;
 };
 
 class AuditWriter {

@@ -1,11 +1,8 @@
 // Content negotiation and serialisation for the FHIR REST handlers: JSON or XML, compact or
 // pretty, for resources and for OperationOutcome errors alike.
 //
-// Negotiation (https://hl7.org/fhir/R4/http.html#mime-type): `_format` wins over `Accept`.
-// JSON: application/fhir+json, application/json, json, text/json (and the R3 form
-// application/json+fhir); XML: application/fhir+xml, application/xml, text/xml, xml
-// (application/xml+fhir). In Accept, `*/*` and `application/*` mean JSON, q=0 refuses a type,
-// and the first acceptable type wins. Anything else is 406. `_pretty=true` indents either.
+// Negotiation is HttpApp's (negotiate_format in http_app.h: `_format` wins over `Accept`;
+// anything but JSON or XML is 406); `_pretty=true` indents either.
 //
 // Pure functions apart from the model they read; thread-safe.
 #pragma once
@@ -30,8 +27,6 @@ struct Negotiated {
   WireFormat format = WireFormat::kJson;
   bool pretty = false;
 };
-
-inline constexpr std::string_view kFhirXml = "application/fhir+xml; charset=utf-8";
 
 // The format for a request with these (decoded) parameters and Accept header, or the 406
 // reason naming what was asked for.

@@ -36,6 +36,9 @@ struct Call {
 struct Found {
   rapidjson::Document resource;
   store::EntityVersion version;  // json cleared
+  // The care entity names a record that replaced it (`replacedBy`): only such a Patient can be
+  // merged away (the store's invariant M1), so only then is the merge link looked up.
+  bool replaced = false;
 };
 
 // read/vread outcome: found, gone (a tombstone), not found, or a store error (the message).

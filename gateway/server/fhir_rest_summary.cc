@@ -72,6 +72,67 @@ Result<Gathered, std::string> gather(const Service& s, const Call& call, const s
   return g;
 }
 
+// Where a page of $everything starts: the compartment type (an index into
+// patient_compartment()) and the store's keyset cursor within it. As text (the `_cursor` of the
+// next link): "<type index>.<store cursor>".
+struct Walk {
+  std::size_t type = 0;
+  std::string cursor;
+};
+
+std::optional<Walk> parse_walk(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0) return std::nullopt;
+  Walk w;
+  for (char c : text.substr(0, dot)) {
+    if (c < '0' || c > '9' || w.type > 1000) return std::nullopt;
+    w.type = w.type * 10 + static_cast<std::size_t>(c - '0');
+  }
+  w.cursor = std::string(text.substr(dot + 1));
+  return w;
+}
+
+// One page of the patient's compartment from `from`: the resources of at most `count` entities,
+// type after type; `next` is where the following page starts (nullopt: this is the last).
+Result<Gathered, std::pair<int, std::string>> gather_page(const Service& s, const Call& call,
+                                                          const std::string& patient_id,
+                                                          const std::vector<std::string>& types, const Walk& from,
+                                                          std::size_t count, std::optional<Walk>* next) {
+  Gathered g;
+  std::size_t entities = 0;
+  next->reset();
+  for (std::size_t t = from.type; t < types.size(); ++t) {
+    fhir::SearchRequest req;
+    fhir::SearchParam p;
+    p.name = "patient";
+    p.type = fhir::SearchParamType::kReference;
+    p.references.push_back({"Patient", patient_id});
+    req.params.push_back(std::move(p));
+    req.cursor = t == from.type ? from.cursor : "";
+    for (;;) {
+      req.count = static_cast<int>(count - entities);
+      auto page = s.search(call, types[t], req, false);
+      if (!page) return err(page.error());
+      for (std::size_t i = 0; i < page->matches.size(); ++i) {
+        // Entities, not resources, fill a page: one end-of-life plan renders several Flags.
+        if (i == 0 || page->entity_ids[i] != page->entity_ids[i - 1]) ++entities;
+        g.items.push_back({types[t], std::move(page->matches[i]), page->provenance[i], page->entity_ids[i]});
+      }
+      if (page->next_cursor.empty()) break;
+      if (entities >= count) {
+        *next = Walk{t, page->next_cursor};
+        return g;
+      }
+      req.cursor = page->next_cursor;
+    }
+    if (entities >= count && t + 1 < types.size()) {
+      *next = Walk{t + 1, ""};
+      return g;
+    }
+  }
+  return g;
+}
+
 // The Provenance resources of the given (entity type, entity id, provenance id) triples, each
 // rendered once with the entities that cite it.
 std::vector<mapping::RenderedResource> provenances(const Service& s, const Call& call,
@@ -160,30 +221,70 @@ std::vector<std::pair<std::string, rapidjson::Document>> patient_references(cons
   return out;
 }
 
+// $everything pages: `_count` entities of the compartment per page (default and most 1000),
+// the Patient and what it references on the first page, each page's Provenance with it, and a
+// `next` link carrying the walk's position (`_cursor`) while more remain.
+constexpr std::size_t kEverythingPage = 1000;
+
 void everything(const Service& s, const HttpRequest& req, const RequestContext& ctx, Respond respond) {
   Call call;
   if (!s.begin(call, req, ctx, respond)) return;
-  for (const auto& [k, v] : call.params)
-    if (k != "_format" && k != "_pretty")
+  std::size_t count = kEverythingPage;
+  Walk from;
+  bool first = true;
+  for (const auto& [k, v] : call.params) {
+    if (k == "_format" || k == "_pretty") continue;
+    if (k == "_count") {
+      std::size_t n = 0;
+      bool ok = !v.empty() && v.size() <= 4;
+      for (char c : v) ok = ok && c >= '0' && c <= '9';
+      if (ok) n = std::stoul(v);
+      if (!ok || n < 1 || n > kEverythingPage)
+        return respond(s.fail(call, 400, fhir::IssueType::kInvalid,
+                              "_count=" + v + ": must be 1.." + std::to_string(kEverythingPage)));
+      count = n;
+    } else if (k == "_cursor") {
+      auto w = parse_walk(v);
+      if (!w) return respond(s.fail(call, 400, fhir::IssueType::kInvalid, "bad page cursor '" + v + "'"));
+      from = std::move(*w);
+      first = false;
+    } else {
       return respond(s.fail(call, 400, fhir::IssueType::kNotSupported, k + " is not supported on $everything"));
+    }
+  }
   const std::string& id = ctx.params.at("id");
   std::optional<Found> patient;
   if (!load_patient(s, call, id, respond, &patient)) return;
-  auto g = gather(s, call, id);
-  if (!g) return respond(s.fail(call, 500, fhir::IssueType::kException, g.error()));
+  std::optional<Walk> next;
+  auto g = gather_page(s, call, id, patient_compartment(s, call), from, count, &next);
+  if (!g) {
+    const auto& [status, why] = g.error();
+    return respond(s.fail(call, status, status == 500 ? fhir::IssueType::kException : fhir::IssueType::kInvalid,
+                          status == 500 ? "the store could not be searched" : why));
+  }
 
   fhir::BundleBuilder b(fhir::BundleType::kSearchset);
   b.id(store::new_entity_id());
   b.timestamp(now_instant());
-  b.link("self", call.base + req.path);
+  auto link_url = [&](const std::optional<Walk>& at) {
+    auto params = call.params;
+    std::erase_if(params, [](const auto& p) { return p.first == "_cursor"; });
+    if (at) params.emplace_back("_cursor", std::to_string(at->type) + "." + at->cursor);
+    return params.empty() ? call.base + req.path : call.base + req.path + "?" + encode_query(params);
+  };
+  b.link("self", link_url(first ? std::nullopt : std::optional<Walk>(from)));
+  if (next) b.link("next", link_url(next));
   std::vector<std::string> patients{id};
   std::vector<std::tuple<care::EntityType, std::string, std::string>> cites;
-  b.add_search_result(patient->resource, full_url(call, "Patient", id));
-  cites.emplace_back(care::EntityType::kPatient, patient->version.id, patient->version.provenance_id);
-  std::size_t n = 1;
-  for (auto& [type, res] : patient_references(s, call, patient->resource)) {
-    b.add_search_result(res, full_url(call, type, res["id"].GetString()));
+  std::size_t n = 0;
+  if (first) {
+    b.add_search_result(patient->resource, full_url(call, "Patient", id));
+    cites.emplace_back(care::EntityType::kPatient, patient->version.id, patient->version.provenance_id);
     ++n;
+    for (auto& [type, res] : patient_references(s, call, patient->resource)) {
+      b.add_search_result(res, full_url(call, type, res["id"].GetString()));
+      ++n;
+    }
   }
   for (const Gathered::Item& item : g->items) {
     b.add_search_result(item.resource.json, full_url(call, item.type, item.resource.id));
@@ -194,7 +295,8 @@ void everything(const Service& s, const HttpRequest& req, const RequestContext& 
     b.add_search_result(prov.json, full_url(call, "Provenance", prov.id));
     ++n;
   }
-  b.total(static_cast<unsigned>(n));
+  // One page holds everything: its size is the total; otherwise it is not counted.
+  if (first && !next) b.total(static_cast<unsigned>(n));
   auto doc = b.finish();
   if (!doc) return respond(s.fail(call, 500, fhir::IssueType::kException, doc.error().to_string()));
   add_issue_entry(*doc, g->warnings);

@@ -387,6 +387,50 @@ TEST_CASE("fhir rest: $everything gathers the patient and what refers to it") {
   check_outcome(env.get("/Patient/nobody/$everything"), 404, "not-found");
 }
 
+TEST_CASE("fhir rest: $everything pages by _count with next links") {
+  RestEnv env;
+  env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna"))});
+  env.write({EntityWrite::put(eol_plan("plan1", "p1"))});
+  Reply whole = env.get("/Patient/p1/$everything");
+  REQUIRE(whole.status() == 200);
+  CHECK(link(whole.json, "next").empty());
+  std::set<std::string> expected;
+  for (const auto& ref : entry_refs(whole.json)) expected.insert(ref);
+  REQUIRE(expected.size() > 3);
+
+  // One entity per page: each compartment type of the plan is a page of its own.
+  std::set<std::string> seen;
+  std::string target = "/Patient/p1/$everything?_count=1";
+  int pages = 0;
+  while (!target.empty() && pages < 50) {
+    Reply page = env.get(target);
+    INFO(target << " -> " << page.r.body.substr(0, 1500));
+    REQUIRE(page.status() == 200);
+    const std::string next = link(page.json, "next");
+    if (pages == 0) {
+      CHECK(entry_refs(page.json)[0] == "Patient/p1");
+      CHECK_FALSE(page.json.HasMember("total"));  // several pages: not counted
+    } else {
+      for (const auto& ref : entry_refs(page.json)) CHECK(ref != "Patient/p1");
+    }
+    for (const auto& ref : entry_refs(page.json)) {
+      // A Provenance comes with every page whose entries it produced; nothing else repeats.
+      if (!ref.starts_with("Provenance/")) CHECK(seen.insert(ref).second);
+      else seen.insert(ref);
+    }
+    ++pages;
+    target = next.empty() ? "" : target_of(next);
+  }
+  CHECK(pages > 2);
+  CHECK(seen == expected);
+
+  check_outcome(env.get("/Patient/p1/$everything?_count=0"), 400, "invalid");
+  check_outcome(env.get("/Patient/p1/$everything?_count=abc"), 400, "invalid");
+  check_outcome(env.get("/Patient/p1/$everything?_cursor=nonsense"), 400, "invalid");
+  check_outcome(env.get("/Patient/p1/$everything?_cursor=2.not-a-store-cursor"), 400, "invalid");
+  check_outcome(env.get("/Patient/p1/$everything?_since=2020"), 400, "not-supported");
+}
+
 TEST_CASE("fhir rest: $summary is a document with the Composition first and the CPR decision first") {
   RestEnv env;
   env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna"))});
@@ -558,6 +602,38 @@ TEST_CASE("fhir rest: the audit writer retries a failing store and refuses more 
   auto stored = s->list_audit(0, 10, "p1");
   REQUIRE(stored.ok());
   CHECK(stored->size() == 3);
+}
+
+TEST_CASE("fhir rest: the audit writer gathers a batch, and a full one commits at once") {
+  testing::QuietLog quiet;
+  store::test::TempDir dir;
+  auto opened = store::open_store("sqlite:" + (dir.path() / "store.db").string());
+  REQUIRE(opened.ok());
+  std::unique_ptr<store::Store> s = std::move(*opened);
+  store::AuditRecord record;
+  record.client = "c";
+  record.interaction = "read";
+  record.outcome = "success";
+  record.patients = {"p2"};
+  {
+    AuditWriterOptions o;
+    o.batch_window = std::chrono::milliseconds(60000);  // only a full batch (or stopping) commits
+    o.max_batch = 8;
+    AuditWriter writer(*s, o);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 2; ++i) CHECK(writer.enqueue(record));
+      });
+    for (auto& t : threads) t.join();
+    CHECK(writer.flush(std::chrono::seconds(10)));  // 8 queued = a full batch: no 60 s wait
+    CHECK(writer.committed() == 8);
+    REQUIRE(writer.enqueue(record));
+    CHECK_FALSE(writer.flush(std::chrono::milliseconds(200)));  // one record waits for the window
+  }  // ... or for the destructor, which commits it
+  auto stored = s->list_audit(0, 20, "p2");
+  REQUIRE(stored.ok());
+  CHECK(stored->size() == 9);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <exception>
 
 #include "fhir/operation_outcome.h"
@@ -33,10 +34,30 @@ std::string media_type(std::string_view value) {
 }
 
 bool is_fhir_json_type(std::string_view t) {
-  return t == "application/fhir+json" || t == "application/json" || t == "json" || t == "text/json";
+  return t == "application/fhir+json" || t == "application/json" || t == "json" || t == "text/json" ||
+         t == "application/json+fhir";
 }
 bool is_fhir_xml_type(std::string_view t) {
-  return t == "application/fhir+xml" || t == "application/xml" || t == "xml" || t == "text/xml";
+  return t == "application/fhir+xml" || t == "application/xml" || t == "xml" || t == "text/xml" ||
+         t == "application/xml+fhir";
+}
+
+// Text for an XML attribute value. Characters XML 1.0 cannot carry at all become U+FFFD.
+void append_xml_attribute(std::string* out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '&': *out += "&amp;"; break;
+      case '<': *out += "&lt;"; break;
+      case '>': *out += "&gt;"; break;
+      case '"': *out += "&quot;"; break;
+      case '\t': *out += "&#9;"; break;
+      case '\n': *out += "&#10;"; break;
+      case '\r': *out += "&#13;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) *out += "\xEF\xBF\xBD";
+        else out->push_back(c);
+    }
+  }
 }
 
 void split_path(std::string_view path, std::vector<std::string>* out) {
@@ -133,17 +154,24 @@ bool parse_target(std::string_view target, std::string* path, std::vector<std::s
   return true;
 }
 
-Result<Format, std::string> negotiate_format(const HttpRequest& request) {
-  // _format wins over Accept (https://hl7.org/fhir/R4/http.html#mime-type).
-  if (const std::string* f = request.query_param("_format")) {
-    const std::string t = media_type(*f);
+Result<Format, std::string> negotiate_format(const std::vector<std::pair<std::string, std::string>>& params,
+                                             std::string_view accept) {
+  const std::string* format = nullptr;
+  for (const auto& [k, v] : params)
+    if (k == "_format") {
+      format = &v;
+      break;
+    }
+  if (format) {
+    // A '+' the client did not percent-encode arrives as a space (form decoding of the query):
+    // "application/fhir json" can only mean application/fhir+json.
+    std::string t = media_type(*format);
+    std::replace(t.begin(), t.end(), ' ', '+');
     if (is_fhir_json_type(t)) return Format::kFhirJson;
-    if (is_fhir_xml_type(t)) return err(std::string("_format=" + *f + ": XML is not supported yet; use json"));
-    return err("_format=" + *f + " is not a format this server produces (json)");
+    if (is_fhir_xml_type(t)) return Format::kFhirXml;
+    return err("_format=" + *format + " is not a format this server produces (json or xml)");
   }
-  const std::string_view accept = request.header("accept");
   if (trim(accept).empty()) return Format::kFhirJson;
-  bool xml_asked = false;
   size_t start = 0;
   while (start <= accept.size()) {
     size_t comma = accept.find(',', start);
@@ -153,17 +181,31 @@ Result<Format, std::string> negotiate_format(const HttpRequest& request) {
     const std::string type = media_type(element);
     // A q=0 element means "not this one" (RFC 9110 section 12.4.2).
     bool refused = false;
-    const std::string params = lower(element);
-    for (size_t at = params.find(";"); at != std::string::npos; at = params.find(';', at + 1)) {
-      std::string p = trim(std::string_view(params).substr(at + 1, params.find(';', at + 1) - at - 1));
+    const std::string params_text = lower(element);
+    for (size_t at = params_text.find(';'); at != std::string::npos; at = params_text.find(';', at + 1)) {
+      const std::string p = trim(std::string_view(params_text).substr(at + 1, params_text.find(';', at + 1) - at - 1));
       if (p.rfind("q=", 0) == 0 && std::strtod(p.c_str() + 2, nullptr) <= 0) refused = true;
     }
     if (refused || type.empty()) continue;
     if (is_fhir_json_type(type) || type == "*/*" || type == "application/*") return Format::kFhirJson;
-    if (is_fhir_xml_type(type)) xml_asked = true;
+    if (is_fhir_xml_type(type)) return Format::kFhirXml;
   }
-  if (xml_asked) return err(std::string("Accept asks for XML, which is not supported yet; accept application/fhir+json"));
-  return err("Accept: " + std::string(accept) + " names no format this server produces (application/fhir+json)");
+  return err("Accept: " + std::string(accept) +
+             " names no format this server produces (application/fhir+json or application/fhir+xml)");
+}
+
+Format error_format(const HttpRequest& request) {
+  auto f = negotiate_format(request);
+  return f ? *f : Format::kFhirJson;
+}
+
+Format error_format(std::string_view raw_target, std::string_view accept) {
+  std::string path;
+  std::vector<std::string> segments;
+  std::vector<std::pair<std::string, std::string>> query;
+  if (!parse_target(raw_target, &path, &segments, &query)) query.clear();
+  auto f = negotiate_format(query, accept);
+  return f ? *f : Format::kFhirJson;
 }
 
 std::string_view status_reason(int status) {
@@ -199,25 +241,65 @@ std::string operation_outcome_json(fhir::IssueType type, std::string_view diagno
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+std::string operation_outcome_xml(fhir::IssueType type, std::string_view diagnostics, fhir::Severity severity) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OperationOutcome xmlns=\"http://hl7.org/fhir\">"
+                    "<issue><severity value=\"";
+  out += fhir::to_code(severity);
+  out += "\"/><code value=\"";
+  out += fhir::to_code(type);
+  out += "\"/>";
+  if (!diagnostics.empty()) {
+    out += "<diagnostics value=\"";
+    append_xml_attribute(&out, diagnostics);
+    out += "\"/>";
+  }
+  out += "</issue></OperationOutcome>";
+  return out;
+}
+
+HttpResponse outcome_reply(int status, fhir::IssueType type, std::string_view diagnostics, Format format) {
+  HttpResponse r;
+  r.status = status;
+  if (format == Format::kFhirXml) {
+    r.content_type = std::string(kFhirXml);
+    r.body = operation_outcome_xml(type, diagnostics);
+  } else {
+    r.content_type = std::string(kFhirJson);
+    r.body = operation_outcome_json(type, diagnostics);
+  }
+  return r;
+}
+
 HttpApp::HttpApp(Authenticator authenticator, ServerMetrics& metrics)
     : authenticator_(std::move(authenticator)), metrics_(metrics) {}
 
-void HttpApp::add(Route route) { routes_.push_back(std::move(route)); }
+void HttpApp::add(Route route) {
+  Entry e;
+  split_path(route.pattern, &e.segments);
+  e.route = std::move(route);
+  routes_.push_back(std::move(e));
+}
+
+void HttpApp::set_model_source(ModelSource source) { model_source_ = std::move(source); }
 
 HttpApp::Match HttpApp::match(std::string_view method, const std::vector<std::string>& segments) const {
   Match result;
-  for (const Route& r : routes_) {
-    std::vector<std::string> pattern;
-    split_path(r.pattern, &pattern);
+  for (const Entry& e : routes_) {
+    const Route& r = e.route;
+    const std::vector<std::string>& pattern = e.segments;
     if (pattern.size() != segments.size()) continue;
-    std::map<std::string, std::string> params;
+    // Literal segments first, so that a route that does not match costs no allocation.
     bool ok = true;
     for (size_t i = 0; i < pattern.size() && ok; ++i) {
       const std::string& p = pattern[i];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') params[p.substr(1, p.size() - 2)] = segments[i];
-      else ok = p == segments[i];
+      ok = (p.size() > 2 && p.front() == '{' && p.back() == '}') || p == segments[i];
     }
     if (!ok) continue;
+    std::map<std::string, std::string> params;
+    for (size_t i = 0; i < pattern.size(); ++i) {
+      const std::string& p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') params[p.substr(1, p.size() - 2)] = segments[i];
+    }
     if (r.method == method || (method == "HEAD" && r.method == "GET")) {
       result.route = &r;
       result.params = std::move(params);
@@ -237,11 +319,8 @@ void HttpApp::record(std::string_view route, int status, std::chrono::steady_clo
 }
 
 HttpResponse HttpApp::error_response(int status, fhir::IssueType type, std::string diagnostics,
-                                     std::string_view route) const {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = std::string(kFhirJson);
-  r.body = operation_outcome_json(type, diagnostics);
+                                     std::string_view route, Format format) const {
+  HttpResponse r = outcome_reply(status, type, diagnostics, format);
   metrics_.http_requests.with({std::string(route), std::to_string(status)}).inc();
   return r;
 }
@@ -262,12 +341,10 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
     respond(std::move(response));
   };
   std::string client;  // for the log, once authenticated
+  Format errors_in = Format::kFhirJson;  // the client's format, once the query is read
   auto fail = [&](std::string route, int status, fhir::IssueType type, std::string why,
                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-    HttpResponse r;
-    r.status = status;
-    r.content_type = std::string(kFhirJson);
-    r.body = operation_outcome_json(type, why);
+    HttpResponse r = outcome_reply(status, type, why, errors_in);
     r.headers = std::move(headers);
     finish(std::move(route), client, std::move(r));
   };
@@ -275,6 +352,7 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
   std::vector<std::string> segments;
   if (!parse_target(request.target, &request.path, &segments, &request.query))
     return fail("unmatched", 400, fhir::IssueType::kInvalid, "the request target is not a valid path and query");
+  errors_in = error_format(request);
 
   Match m = match(request.method, segments);
   const std::string route = m.route ? m.route->pattern : "unmatched";
@@ -317,8 +395,21 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
   RequestContext context;
   if (r.fhir) {
     auto format = negotiate_format(request);
-    if (!format) return fail(route, 406, fhir::IssueType::kNotSupported, format.error());
+    if (!format) {
+      errors_in = Format::kFhirJson;
+      return fail(route, 406, fhir::IssueType::kNotSupported, format.error());
+    }
+    if (*format == Format::kFhirXml) {
+      if (model_source_) context.model = model_source_();
+      if (!context.model) {
+        errors_in = Format::kFhirJson;
+        return fail(route, 406, fhir::IssueType::kNotSupported,
+                    "XML needs the FHIR model of the mapping profiles, which is not loaded; ask for JSON");
+      }
+    }
     context.format = *format;
+    const std::string* pretty = request.query_param("_pretty");
+    context.pretty = pretty && *pretty == "true";
   }
   context.params = std::move(m.params);
   context.principal = principal ? &*principal : nullptr;

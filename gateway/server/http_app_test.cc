@@ -4,6 +4,8 @@
 
 #include <rapidjson/document.h>
 
+#include "fhir/r4.h"
+#include "fhir/xml.h"
 #include "server/http_app.h"
 #include "server/log.h"
 #include "server/routes.h"
@@ -152,10 +154,31 @@ TEST_CASE("http app: scopes decide 403", "[http]") {
   CHECK(a.call("GET", "/metrics", "r-token").status == 200);
 }
 
+// The FHIR R4 model the profiles load, for XML.
+std::shared_ptr<const fhir::Model> r4_model() {
+  static const std::shared_ptr<const fhir::Model> model = [] {
+    auto m = fhir::r4::load_model(MIDHURST_SOURCE_DIR "/profiles");
+    REQUIRE(m.ok());
+    return std::make_shared<const fhir::Model>(std::move(*m));
+  }();
+  return model;
+}
+
+// The response is an XML OperationOutcome whose one issue has this code.
+void check_xml_outcome(const HttpResponse& r, std::string_view code) {
+  CHECK(r.content_type == kFhirXml);
+  auto doc = fhir::xml_to_json(r.body.substr(r.body.find("?>") + 2), *r4_model());
+  REQUIRE(doc.ok());
+  CHECK(std::string_view((*doc)["resourceType"].GetString()) == "OperationOutcome");
+  CHECK(std::string_view((*doc)["issue"][0]["code"].GetString()) == code);
+  CHECK((*doc)["issue"][0].HasMember("diagnostics"));
+}
+
 TEST_CASE("http app: _format and Accept", "[http]") {
   App a;
   CHECK(a.call("GET", "/metadata?_format=json").status == 200);
   CHECK(a.call("GET", "/metadata?_format=application/fhir%2Bjson").status == 200);
+  // XML needs a model; without one it is refused, in JSON.
   HttpResponse r = a.call("GET", "/metadata?_format=xml");
   CHECK(r.status == 406);
   check_outcome(r, "not-supported");
@@ -163,13 +186,89 @@ TEST_CASE("http app: _format and Accept", "[http]") {
   CHECK(a.call("GET", "/metadata", "", {{"accept", "application/fhir+xml"}}).status == 406);
   CHECK(a.call("GET", "/metadata", "", {{"accept", "text/html"}}).status == 406);
   CHECK(a.call("GET", "/metadata", "", {{"accept", "application/fhir+json;q=0, text/html"}}).status == 406);
-  CHECK(a.call("GET", "/metadata", "", {{"accept", "application/fhir+xml, application/fhir+json;q=0.5"}}).status == 200);
+  CHECK(a.call("GET", "/metadata", "", {{"accept", "application/fhir+xml;q=0, application/fhir+json;q=0.5"}}).status == 200);
   CHECK(a.call("GET", "/metadata", "", {{"accept", "*/*"}}).status == 200);
   CHECK(a.call("GET", "/metadata", "", {{"accept", "application/json"}}).status == 200);
   // _format wins over Accept.
   CHECK(a.call("GET", "/metadata?_format=json", "", {{"accept", "application/fhir+xml"}}).status == 200);
   // Non-FHIR routes do not negotiate.
   CHECK(a.call("GET", "/healthz", "", {{"accept", "text/html"}}).status == 200);
+}
+
+TEST_CASE("http app: /metadata in XML", "[http]") {
+  App a;
+  a.app.set_model_source([] { return r4_model(); });
+  for (const auto& [target, accept] : std::vector<std::pair<std::string, std::string>>{
+           {"/metadata?_format=xml", ""},
+           {"/metadata?_format=application/fhir%2Bxml", ""},
+           {"/metadata", "application/fhir+xml"},
+           {"/metadata", "text/html, application/xml;q=0.9"}}) {
+    HttpResponse r = a.call("GET", target, "", accept.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                                              : std::vector<std::pair<std::string, std::string>>{{"accept", accept}});
+    INFO(target << " " << accept);
+    CHECK(r.status == 200);
+    CHECK(r.content_type == kFhirXml);
+    CHECK(r.body == "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CapabilityStatement xmlns=\"http://hl7.org/fhir\"/>");
+  }
+  // _format wins over Accept, JSON stays JSON, and _pretty indents.
+  HttpResponse r = a.call("GET", "/metadata?_format=json", "", {{"accept", "application/fhir+xml"}});
+  CHECK(r.content_type == kFhirJson);
+  r = a.call("GET", "/metadata?_pretty=true");
+  CHECK(r.body == "{\n  \"resourceType\": \"CapabilityStatement\"\n}");
+  // Something neither JSON nor XML is still 406, in JSON.
+  r = a.call("GET", "/metadata", "", {{"accept", "text/html"}});
+  CHECK(r.status == 406);
+  check_outcome(r, "not-supported");
+}
+
+TEST_CASE("http app: errors before the handler come in the format asked for", "[http]") {
+  App a;  // no model: these OperationOutcomes need none
+  HttpResponse r = a.call("GET", "/Patient/1?_format=xml");
+  CHECK(r.status == 401);
+  check_xml_outcome(r, "login");
+  CHECK(header(r, "WWW-Authenticate") == "Bearer realm=\"midhurst\"");
+  r = a.call("GET", "/Patient/1", "nope", {{"accept", "application/fhir+xml"}});
+  CHECK(r.status == 401);
+  check_xml_outcome(r, "login");
+  r = a.call("POST", "/hl7v2", "r-token", {{"accept", "application/xml"}, {"content-type", "x-application/hl7-v2+er7"}},
+             "MSH|");
+  CHECK(r.status == 403);
+  check_xml_outcome(r, "forbidden");
+  r = a.call("GET", "/nowhere/<&\">?_format=xml", "r-token");
+  CHECK(r.status == 404);
+  check_xml_outcome(r, "not-found");
+  CHECK(r.body.find("/nowhere/&lt;&amp;&quot;&gt;") != std::string::npos);
+  r = a.call("DELETE", "/metadata?_format=text/xml", "r-token");
+  CHECK(r.status == 405);
+  check_xml_outcome(r, "not-supported");
+  CHECK(header(r, "Allow") == "GET");
+  r = a.call("POST", "/hl7v2?_format=xml", "w-token", {{"content-type", "application/json"}}, "{}");
+  CHECK(r.status == 415);
+  check_xml_outcome(r, "not-supported");
+  // _format wins: JSON asked by _format, XML by Accept.
+  r = a.call("GET", "/nowhere?_format=json", "r-token", {{"accept", "application/fhir+xml"}});
+  CHECK(r.status == 404);
+  check_outcome(r, "not-found");
+  // An unusable Accept: the error stays JSON (and a FHIR route answers 406).
+  r = a.call("GET", "/nowhere", "r-token", {{"accept", "text/html"}});
+  CHECK(r.status == 404);
+  check_outcome(r, "not-found");
+  // error_response (a server's 413 / 431 / 503) takes the format.
+  r = a.app.error_response(413, fhir::IssueType::kTooLong, "too big", "unmatched", error_format("/x?_format=xml", ""));
+  CHECK(r.status == 413);
+  check_xml_outcome(r, "too-long");
+  CHECK(error_format("/x", "application/fhir+xml") == Format::kFhirXml);
+  CHECK(error_format("/x?_format=%zz", "application/fhir+xml") == Format::kFhirXml);
+  CHECK(error_format("/x", "text/html") == Format::kFhirJson);
+}
+
+TEST_CASE("http app: XML outcomes escape what they quote", "[http]") {
+  const std::string xml = operation_outcome_xml(fhir::IssueType::kInvalid, "a \"b\" <c> & d\ne\x01");
+  CHECK(xml.find("<diagnostics value=\"a &quot;b&quot; &lt;c&gt; &amp; d&#10;e\xEF\xBF\xBD\"/>") != std::string::npos);
+  auto doc = fhir::xml_to_json(xml.substr(xml.find("?>") + 2), *r4_model());
+  REQUIRE(doc.ok());
+  CHECK(std::string_view((*doc)["issue"][0]["diagnostics"].GetString()) == "a \"b\" <c> & d\ne\xEF\xBF\xBD");
+  CHECK(std::string_view((*doc)["issue"][0]["severity"].GetString()) == "error");
 }
 
 TEST_CASE("http app: POST /hl7v2 answers with the ACK", "[http]") {

@@ -1,15 +1,14 @@
-// The HTTP listener. One of the two Beast/Asio translation units (with mllp_server.cc); see
-// http_server.h for the behaviour. Structure follows Beast's advanced_server example: accept
-// onto a fresh strand per connection, a session kept alive by shared_from_this, a fresh
-// parser with limits per request, expires_after before every read and write.
+// The HTTP server. One of the Beast/Asio translation units (with mllp_server.cc and
+// listener.cc); see http_server.h for the behaviour. Listening, accepting, the session registry
+// and shutdown are the Listener's (listener.h); this file is the HTTP session. Structure follows
+// Beast's advanced_server example: a fresh strand per connection, a session kept alive by
+// shared_from_this, a fresh parser with limits per request, expires_after before every read
+// and write.
 #include "server/http_server.h"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/asio/write.hpp>
@@ -17,12 +16,9 @@
 #include <array>
 #include <atomic>
 #include <cctype>
-#include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
-#include <vector>
 
+#include "server/listener.h"
 #include "server/log.h"
 
 namespace midhurst::server {
@@ -37,54 +33,27 @@ namespace {
 
 std::atomic<uint64_t> g_http_connection_ids{1};
 
-std::string endpoint_text(const tcp::endpoint& e) {
-  const std::string a = e.address().to_string();
-  return (e.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(e.port());
-}
-
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr size_t kLingerBytes = size_t{16} << 20;
 
 }  // namespace
 
-class HttpSession;
-
-// A Respond may be called, kept or destroyed on any thread, even after the server is gone (a
-// handler's worker finishing late). So it holds no strong reference to its session: the last
-// release would destroy the socket and reach HttpShared outside their lifetime. It posts only
-// while this gate is open, under its lock; stop() closes it.
-struct ReplyGate {
-  std::mutex mutex;
-  bool open = true;  // GUARDED_BY(mutex)
-};
-
+// What the listener and every session share.
 struct HttpShared {
-  HttpShared(HttpServerOptions o, const HttpApp& a, ServerMetrics& m) : options(std::move(o)), app(a), metrics(m) {}
+  HttpShared(HttpServerOptions o, const HttpApp& a, ServerMetrics& m)
+      : options(std::move(o)),
+        app(a),
+        metrics(m),
+        listener({"http", "HTTP", options.listen, options.threads, options.limits.max_connections}, m) {}
 
   HttpServerOptions options;
   const HttpApp& app;
   ServerMetrics& metrics;
-  std::mutex mutex;
-  std::map<uint64_t, std::weak_ptr<HttpSession>> sessions;  // GUARDED_BY(mutex)
-  std::atomic<bool> draining{false};
-  const std::shared_ptr<ReplyGate> gate = std::make_shared<ReplyGate>();
-
-  void add(uint64_t id, std::weak_ptr<HttpSession> s) {
-    std::lock_guard lock(mutex);
-    sessions.emplace(id, std::move(s));
-    metrics.connections.with({"http"}).add(1);
-  }
-  void remove(uint64_t id) {
-    std::lock_guard lock(mutex);
-    if (sessions.erase(id)) metrics.connections.with({"http"}).add(-1);
-  }
-  size_t count() {
-    std::lock_guard lock(mutex);
-    return sessions.size();
-  }
+  // Last: destroyed first, with the sessions its io_context still holds, while the rest is here.
+  Listener listener;
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public std::enable_shared_from_this<HttpSession>, public ListenedSession {
  public:
   // `reject`: the server is full; answer 503 and close without reading.
   HttpSession(tcp::socket socket, HttpShared& shared, bool reject)
@@ -93,16 +62,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     peer_ = endpoint_text(stream_.socket().remote_endpoint(ec));
     if (ec) peer_ = "?";
   }
-  ~HttpSession() { shared_.remove(id_); }
+  ~HttpSession() override { shared_.listener.remove(id_); }
 
   uint64_t id() const { return id_; }
 
   // Starts on the session's strand, so that no two of its handlers ever run at once.
   void run() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->on_run(); }); }
-  void drain() { net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_drain(); }); }
-  void force_close() { net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); }); }
+  void drain() override { net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_drain(); }); }
+  void force_close() override { net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); }); }
   // After stop() joined the I/O threads: a session still waiting for the app lets go of itself.
-  void release_after_stop() { awaiting_app_.reset(); }
+  void release_after_stop() override { awaiting_app_.reset(); }
 
  private:
   void on_run() {
@@ -117,7 +86,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void do_read() {
-    if (shared_.draining) return close_gracefully();
+    if (shared_.listener.draining()) return close_gracefully();
     parser_.emplace();
     parser_->body_limit(shared_.options.limits.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(shared_.options.limits.max_header_bytes));
@@ -159,9 +128,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (ec == net::error::operation_aborted) return close();
     if (ec == http::error::body_limit) {
+      // The header was read: answer in the format the client asked for.
+      const auto& head = parser_->get();
       return reply_error(413, fhir::IssueType::kTooLong,
                          "the request body is larger than this server's limit of " +
-                             std::to_string(shared_.options.limits.max_body_bytes) + " bytes (http.max_body_bytes)");
+                             std::to_string(shared_.options.limits.max_body_bytes) + " bytes (http.max_body_bytes)",
+                         error_format(std::string_view(head.target().data(), head.target().size()),
+                                      std::string_view(head[http::field::accept].data(), head[http::field::accept].size())));
     }
     if (ec == http::error::header_limit) {
       return reply_error(431, fhir::IssueType::kTooLong,
@@ -198,25 +171,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     head_ = req.method() == http::verb::head;
     busy_ = true;
     // No I/O is pending while the app works, so the session holds itself until the answer
-    // (or close()); the Respond gets only a weak handle (see ReplyGate).
+    // (or close()); the Respond gets only a weak handle (see CompletionGate in listener.h).
     awaiting_app_ = shared_from_this();
-    shared_.app.handle(std::move(request), [weak = weak_from_this(), gate = shared_.gate](HttpResponse response) {
-      std::lock_guard lock(gate->mutex);
-      auto self = gate->open ? weak.lock() : nullptr;
-      if (!self) return;  // stopped, or the connection is gone: nobody to answer
-      // The app may answer from any thread (an ingest completing after a commit): hop back onto
-      // this connection's strand before touching the stream. The reference goes with the handler.
-      auto strand = self->stream_.get_executor();
-      net::post(strand, [self = std::move(self), response = std::move(response)]() mutable {
-        self->awaiting_app_.reset();
-        self->do_write(std::move(response));
+    shared_.app.handle(std::move(request), [weak = weak_from_this(), gate = shared_.listener.gate()](HttpResponse response) {
+      // Stopped, or the connection is gone: nobody to answer. Otherwise, since the app may
+      // answer from any thread (an ingest completing after a commit), hop back onto this
+      // connection's strand before touching the stream; the reference goes with the handler.
+      gate->with_session(weak, [&response](std::shared_ptr<HttpSession> self) {
+        auto strand = self->stream_.get_executor();
+        net::post(strand, [self = std::move(self), response = std::move(response)]() mutable {
+          self->awaiting_app_.reset();
+          self->do_write(std::move(response));
+        });
       });
     });
   }
 
-  void reply_error(int status, fhir::IssueType type, std::string why) {
+  void reply_error(int status, fhir::IssueType type, std::string why, Format format = Format::kFhirJson) {
     log_info("http.bad_request", {{"peer", peer_}, {"connection", id_}, {"status", status}, {"detail", why}});
-    HttpResponse r = shared_.app.error_response(status, type, std::move(why));
+    HttpResponse r = shared_.app.error_response(status, type, std::move(why), "unmatched", format);
     r.close = true;  // the stream is out of step: the rest of this request is unread
     version_ = 11;
     do_write(std::move(r));
@@ -231,7 +204,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) res_.set(name, value);
     res_.set(http::field::server, "midhurst");
-    res_.keep_alive(keep_alive_ && !r.close && !shared_.draining);
+    res_.keep_alive(keep_alive_ && !r.close && !shared_.listener.draining());
     res_.body() = std::move(r.body);
     res_.prepare_payload();
     if (head_) res_.body().clear();  // HEAD: the headers (Content-Length included) only
@@ -282,7 +255,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
-    shared_.remove(id_);
+    shared_.listener.remove(id_);
   }
 
   beast::tcp_stream stream_;
@@ -306,60 +279,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 };
 
 struct HttpServer::Impl {
-  Impl(HttpServerOptions o, const HttpApp& app, ServerMetrics& metrics)
-      : shared(std::move(o), app, metrics),
-        io(static_cast<int>(std::max(1u, shared.options.threads))),
-        acceptor(net::make_strand(io)) {}
-
-  void do_accept() {
-    acceptor.async_accept(net::make_strand(io), [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
-  }
-
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (ec) {
-      log_warn("http.accept_failed", {{"error", ec.message()}});
-      return do_accept();
-    }
-    const bool full = shared.count() >= shared.options.limits.max_connections;
-    if (full) {
-      shared.metrics.connections_rejected.with({"http"}).inc();
-      error_code e;
-      log_warn("http.connection_refused", {{"peer", endpoint_text(socket.remote_endpoint(e))},
-                                           {"reason", "max_connections"},
-                                           {"limit", shared.options.limits.max_connections}});
-    } else {
-      shared.metrics.connections_accepted.with({"http"}).inc();
-    }
-    auto session = std::make_shared<HttpSession>(std::move(socket), shared, full);
-    // A refused connection is not counted: it only holds the socket while the 503 is written.
-    if (!full) shared.add(session->id(), session);
-    session->run();
-    do_accept();
-  }
-
-  template <typename F>
-  void for_each_session(F f) {
-    std::vector<std::shared_ptr<HttpSession>> live;
-    {
-      std::lock_guard lock(shared.mutex);
-      for (auto& [id, weak] : shared.sessions)
-        if (auto s = weak.lock()) live.push_back(std::move(s));
-    }
-    for (auto& s : live) f(*s);
-  }
-
-  // `io` after `shared`: destroyed first, while the shared state is still there for the
-  // destructors of sessions whose handlers it still holds.
+  Impl(HttpServerOptions o, const HttpApp& app, ServerMetrics& metrics) : shared(std::move(o), app, metrics) {}
   HttpShared shared;
-  net::io_context io;
-  tcp::acceptor acceptor;
-  // Keeps run() from returning while no I/O is pending, e.g. while every connection waits for
-  // a handler or an ingest completing on another thread.
-  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
-  std::vector<std::thread> threads;
-  Endpoint bound;
-  bool stopped = false;
 };
 
 HttpServer::HttpServer(HttpServerOptions options, const HttpApp& app, ServerMetrics& metrics)
@@ -368,57 +289,26 @@ HttpServer::HttpServer(HttpServerOptions options, const HttpApp& app, ServerMetr
 HttpServer::~HttpServer() { stop(); }
 
 Status<std::string> HttpServer::start() {
-  Impl& m = *impl_;
-  const Endpoint& want = m.shared.options.listen;
-  error_code ec;
-  tcp::resolver resolver(m.io);
-  auto results = resolver.resolve(want.host, std::to_string(want.port), tcp::resolver::passive, ec);
-  if (ec || results.empty()) return err("HTTP " + want.to_string() + ": cannot resolve: " + ec.message());
-  const tcp::endpoint endpoint = results.begin()->endpoint();
-  m.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) m.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) m.acceptor.bind(endpoint, ec);
-  if (!ec) m.acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return err("HTTP " + want.to_string() + ": cannot listen: " + ec.message());
-  m.bound = Endpoint{want.host, m.acceptor.local_endpoint(ec).port()};
-  net::dispatch(m.acceptor.get_executor(), [&m] { m.do_accept(); });
-  for (unsigned i = 0; i < std::max(1u, m.shared.options.threads); ++i) m.threads.emplace_back([&m] { m.io.run(); });
-  return {};
+  HttpShared& shared = impl_->shared;
+  ListenerHooks hooks;
+  hooks.accept = [&shared](tcp::socket socket) {
+    auto session = std::make_shared<HttpSession>(std::move(socket), shared, false);
+    shared.listener.add(session->id(), session);
+    session->run();
+  };
+  // Refused connections get a 503 and are not counted: they only hold the socket while it is written.
+  hooks.refuse = [&shared](tcp::socket socket) {
+    std::make_shared<HttpSession>(std::move(socket), shared, true)->run();
+  };
+  return shared.listener.start(std::move(hooks));
 }
 
-Endpoint HttpServer::bound() const { return impl_->bound; }
+Endpoint HttpServer::bound() const { return impl_->shared.listener.bound(); }
 
-void HttpServer::begin_shutdown() {
-  Impl& m = *impl_;
-  m.shared.draining = true;
-  net::post(m.acceptor.get_executor(), [&m] {
-    error_code ignored;
-    m.acceptor.close(ignored);
-  });
-  m.for_each_session([](HttpSession& s) { s.drain(); });
-}
+void HttpServer::begin_shutdown() { impl_->shared.listener.begin_shutdown(); }
 
-size_t HttpServer::connections() const { return impl_->shared.count(); }
+size_t HttpServer::connections() const { return impl_->shared.listener.count(); }
 
-void HttpServer::stop() {
-  Impl& m = *impl_;
-  if (m.stopped) return;
-  m.stopped = true;
-  {
-    // From here on an answer from the app is dropped: what is left is being cut.
-    std::lock_guard lock(m.shared.gate->mutex);
-    m.shared.gate->open = false;
-  }
-  if (m.threads.empty()) return;
-  if (!m.shared.draining) begin_shutdown();
-  m.for_each_session([](HttpSession& s) { s.force_close(); });
-  for (int i = 0; i < 100 && m.shared.count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  m.work.reset();
-  m.io.stop();
-  for (auto& t : m.threads) t.join();
-  m.threads.clear();
-  // Sessions whose force_close did not run are released here, while the io_context exists.
-  m.for_each_session([](HttpSession& s) { s.release_after_stop(); });
-}
+void HttpServer::stop() { impl_->shared.listener.stop(); }
 
 }  // namespace midhurst::server

@@ -103,9 +103,13 @@ TEST_CASE("http: auth, scopes, 404, 405, 406, 415 on the wire", "[http][integrat
   r = http(s.port, "PUT", "/metadata", "reader-token", {}, "{}");
   CHECK(r.status == 405);
   CHECK(r.header("allow") == "GET");
+  // No FHIR routes, so no model to write XML with: refused, in JSON.
   r = http(s.port, "GET", "/metadata?_format=xml");
   CHECK(r.status == 406);
   CHECK(is_outcome(r, "not-supported"));
+  r = http(s.port, "GET", "/nowhere?_format=xml", "reader-token");
+  CHECK(r.status == 404);
+  CHECK(r.header("content-type").starts_with("application/fhir+xml"));
   r = http(s.port, "POST", "/hl7v2", "writer-token", {{"Content-Type", "text/plain"}}, "MSH|");
   CHECK(r.status == 415);
 }
@@ -127,6 +131,17 @@ TEST_CASE("http: 413 for an oversize body, and the server keeps serving", "[http
   CHECK(r.status == 413);
   CHECK(is_outcome(r, "too-long"));
   CHECK(http(s.port, "GET", "/healthz").status == 200);
+  // Asked for XML: the same refusal as a FHIR XML OperationOutcome.
+  r = http(s.port, "POST", "/hl7v2?_format=xml", "writer-token", {{"Content-Type", "x-application/hl7-v2+er7"}},
+           std::string(20000, 'x'));
+  CHECK(r.status == 413);
+  CHECK(r.header("content-type").starts_with("application/fhir+xml"));
+  CHECK(r.body.find("<OperationOutcome xmlns=\"http://hl7.org/fhir\"><issue><severity value=\"error\"/><code value=\"too-long\"/>") !=
+        std::string::npos);
+  r = http(s.port, "POST", "/hl7v2", "writer-token",
+           {{"Content-Type", "x-application/hl7-v2+er7"}, {"Accept", "application/fhir+xml"}}, std::string(20000, 'x'));
+  CHECK(r.status == 413);
+  CHECK(r.header("content-type").starts_with("application/fhir+xml"));
 }
 
 TEST_CASE("http: 431 for oversize headers", "[http][integration]") {

@@ -1,30 +1,25 @@
-// The MLLP listener. One of the two Asio translation units (with http_server.cc); see
-// mllp_server.h for the behaviour. Structure follows Beast's advanced_server: a listener that
-// accepts onto a fresh strand per connection, sessions kept alive by shared_from_this, and
+// The MLLP server. One of the Asio translation units (with http_server.cc and listener.cc); see
+// mllp_server.h for the behaviour. Listening, accepting, the session registry and shutdown are
+// the Listener's (listener.h); this file is the MLLP session. Structure follows Beast's
+// advanced_server: a fresh strand per connection, sessions kept alive by shared_from_this, and
 // do_X/on_X pairs for each asynchronous step.
 #include "server/mllp_server.h"
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
-#include <map>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "hl7v2/ack.h"
 #include "hl7v2/mllp.h"
+#include "server/listener.h"
 #include "server/log.h"
 
 namespace midhurst::server {
@@ -38,11 +33,6 @@ namespace {
 
 std::atomic<uint64_t> g_connection_ids{1};
 
-std::string endpoint_text(const tcp::endpoint& e) {
-  const std::string a = e.address().to_string();
-  return (e.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(e.port());
-}
-
 // How much of an oversize frame's start is kept to salvage its MSH for the AR ACK.
 constexpr size_t kSalvageHeadBytes = 2048;
 constexpr size_t kReadBytes = 64 * 1024;
@@ -52,45 +42,22 @@ constexpr uint64_t kLingerBytes = uint64_t{16} << 20;
 
 }  // namespace
 
-class MllpSession;
-
-// An Ingest's `done` may be called, kept or destroyed on any thread, even after the server is
-// gone. So it holds no strong reference to its session: the last release would destroy the
-// socket and reach MllpShared outside their lifetime. It posts only while this gate is open,
-// under its lock; stop() closes it.
-struct AckGate {
-  std::mutex mutex;
-  bool open = true;  // GUARDED_BY(mutex)
-};
-
-// What the listener and every session share. Outlives the io_context's handlers (see Impl).
+// What the listener and every session share.
 struct MllpShared {
-  MllpShared(MllpServerOptions o, Ingest& i, ServerMetrics& m) : options(std::move(o)), ingest(i), metrics(m) {}
+  MllpShared(MllpServerOptions o, Ingest& i, ServerMetrics& m)
+      : options(std::move(o)),
+        ingest(i),
+        metrics(m),
+        listener({"mllp", "MLLP", options.listen, options.threads, options.limits.max_connections}, m) {}
 
   MllpServerOptions options;
   Ingest& ingest;
   ServerMetrics& metrics;
-  std::mutex mutex;
-  std::map<uint64_t, std::weak_ptr<MllpSession>> sessions;  // GUARDED_BY(mutex)
-  std::atomic<bool> draining{false};
-  const std::shared_ptr<AckGate> gate = std::make_shared<AckGate>();
-
-  void add(uint64_t id, std::weak_ptr<MllpSession> s) {
-    std::lock_guard lock(mutex);
-    sessions.emplace(id, std::move(s));
-    metrics.connections.with({"mllp"}).add(1);
-  }
-  void remove(uint64_t id) {
-    std::lock_guard lock(mutex);
-    if (sessions.erase(id)) metrics.connections.with({"mllp"}).add(-1);
-  }
-  size_t count() {
-    std::lock_guard lock(mutex);
-    return sessions.size();
-  }
+  // Last: destroyed first, with the sessions its io_context still holds, while the rest is here.
+  Listener listener;
 };
 
-class MllpSession : public std::enable_shared_from_this<MllpSession> {
+class MllpSession : public std::enable_shared_from_this<MllpSession>, public ListenedSession {
  public:
   MllpSession(tcp::socket socket, MllpShared& shared)
       : socket_(std::move(socket)),
@@ -103,7 +70,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     if (ec) peer_ = "?";
   }
 
-  ~MllpSession() { shared_.remove(id_); }
+  ~MllpSession() override { shared_.listener.remove(id_); }
 
   uint64_t id() const { return id_; }
 
@@ -112,9 +79,9 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
   void run() { net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->on_run(); }); }
 
   // Shutdown step 1: stop reading, finish what is in flight, then close.
-  void drain() { net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_drain(); }); }
+  void drain() override { net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_drain(); }); }
   // Shutdown step 2: close now.
-  void force_close() {
+  void force_close() override {
     net::post(socket_.get_executor(), [self = shared_from_this()] { self->close("shutdown"); });
   }
 
@@ -131,7 +98,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     log_info("mllp.connection_opened", {{"peer", peer_}, {"connection", id_}});
     last_activity_ = Clock::now();
     arm_timer(shared_.options.limits.idle_timeout);
-    if (shared_.draining) return on_drain();
+    if (shared_.listener.draining()) return on_drain();
     do_read();
   }
 
@@ -154,7 +121,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     if (closed_) return;
     if (ec) {
       if (ec == net::error::eof) return end_of_input(true);
-      if (ec == net::error::operation_aborted && (shared_.draining || read_closed_)) return end_of_input(false);
+      if (ec == net::error::operation_aborted && (shared_.listener.draining() || read_closed_)) return end_of_input(false);
       log_info("mllp.read_failed", {{"peer", peer_}, {"connection", id_}, {"error", ec.message()}});
       return close("read error");
     }
@@ -264,16 +231,16 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     source.connection_id = id_;
     source.sequence = next_seq_;
     // `done` may run on any thread, now or later: it only posts back to this strand. It gets
-    // a weak handle (see AckGate); while the connection is open, the idle timer's pending wait
-    // keeps the session alive, and once closed there is nobody to write the ACK to.
+    // a weak handle (see CompletionGate in listener.h); while the connection is open, the idle
+    // timer's pending wait keeps the session alive, and once closed there is nobody to write the
+    // ACK to (a dropped ACK is counted in close()).
     shared_.ingest.submit(std::move(frame), std::move(source),
-                          [weak = weak_from_this(), gate = shared_.gate, seq = next_seq_](std::string ack) {
-                            std::lock_guard lock(gate->mutex);
-                            auto self = gate->open ? weak.lock() : nullptr;
-                            if (!self) return;  // stopped, or closed and gone (counted in close())
-                            auto strand = self->socket_.get_executor();
-                            net::post(strand, [self = std::move(self), seq, ack = std::move(ack)]() mutable {
-                              self->on_ack(seq, std::move(ack));
+                          [weak = weak_from_this(), gate = shared_.listener.gate(), seq = next_seq_](std::string ack) {
+                            gate->with_session(weak, [&ack, seq](std::shared_ptr<MllpSession> self) {
+                              auto strand = self->socket_.get_executor();
+                              net::post(strand, [self = std::move(self), seq, ack = std::move(ack)]() mutable {
+                                self->on_ack(seq, std::move(ack));
+                              });
                             });
                           });
   }
@@ -329,7 +296,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     observe_latency();
     if (close_after_write_) return close_gracefully();
     // A read cancelled for shutdown could not be cancelled while this write was pending.
-    if (shared_.draining && reading_) socket_.cancel();
+    if (shared_.listener.draining() && reading_) socket_.cancel();
     do_write();
   }
 
@@ -404,7 +371,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
     slots_.clear();
     log_info("mllp.connection_closed", {{"peer", peer_}, {"connection", id_}, {"reason", why},
                                         {"messages", next_seq_}, {"framing_errors", decoder_.stats().errors}});
-    shared_.remove(id_);
+    shared_.listener.remove(id_);
   }
 
   tcp::socket socket_;
@@ -441,59 +408,8 @@ class MllpSession : public std::enable_shared_from_this<MllpSession> {
 };
 
 struct MllpServer::Impl {
-  Impl(MllpServerOptions o, Ingest& ingest, ServerMetrics& metrics)
-      : shared(std::move(o), ingest, metrics),
-        io(static_cast<int>(std::max(1u, shared.options.threads))),
-        acceptor(net::make_strand(io)) {}
-
-  void do_accept() {
-    acceptor.async_accept(net::make_strand(io), [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
-  }
-
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (ec) {
-      log_warn("mllp.accept_failed", {{"error", ec.message()}});
-      return do_accept();
-    }
-    if (shared.count() >= shared.options.limits.max_connections) {
-      error_code e;
-      const std::string peer = endpoint_text(socket.remote_endpoint(e));
-      shared.metrics.connections_rejected.with({"mllp"}).inc();
-      log_warn("mllp.connection_refused", {{"peer", peer}, {"reason", "max_connections"},
-                                           {"limit", shared.options.limits.max_connections}});
-      socket.close(e);
-      return do_accept();
-    }
-    shared.metrics.connections_accepted.with({"mllp"}).inc();
-    auto session = std::make_shared<MllpSession>(std::move(socket), shared);
-    shared.add(session->id(), session);
-    session->run();
-    do_accept();
-  }
-
-  template <typename F>
-  void for_each_session(F f) {
-    std::vector<std::shared_ptr<MllpSession>> live;
-    {
-      std::lock_guard lock(shared.mutex);
-      for (auto& [id, weak] : shared.sessions)
-        if (auto s = weak.lock()) live.push_back(std::move(s));
-    }
-    for (auto& s : live) f(*s);
-  }
-
-  // Declaration order matters: `io` is destroyed before `shared`, so session destructors run
-  // by the io_context's destruction can still reach the shared state.
+  Impl(MllpServerOptions o, Ingest& ingest, ServerMetrics& metrics) : shared(std::move(o), ingest, metrics) {}
   MllpShared shared;
-  net::io_context io;
-  tcp::acceptor acceptor;
-  // Keeps run() from returning while no I/O is pending, e.g. while every connection waits for
-  // a handler or an ingest completing on another thread.
-  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
-  std::vector<std::thread> threads;
-  Endpoint bound;
-  bool stopped = false;
 };
 
 MllpServer::MllpServer(MllpServerOptions options, Ingest& ingest, ServerMetrics& metrics)
@@ -502,57 +418,23 @@ MllpServer::MllpServer(MllpServerOptions options, Ingest& ingest, ServerMetrics&
 MllpServer::~MllpServer() { stop(); }
 
 Status<std::string> MllpServer::start() {
-  Impl& m = *impl_;
-  const Endpoint& want = m.shared.options.listen;
-  error_code ec;
-  tcp::resolver resolver(m.io);
-  auto results = resolver.resolve(want.host, std::to_string(want.port), tcp::resolver::passive, ec);
-  if (ec || results.empty()) return err("MLLP " + want.to_string() + ": cannot resolve: " + ec.message());
-  const tcp::endpoint endpoint = results.begin()->endpoint();
-  m.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) m.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) m.acceptor.bind(endpoint, ec);
-  if (!ec) m.acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return err("MLLP " + want.to_string() + ": cannot listen: " + ec.message());
-  const tcp::endpoint local = m.acceptor.local_endpoint(ec);
-  m.bound = Endpoint{want.host, local.port()};
-  net::dispatch(m.acceptor.get_executor(), [&m] { m.do_accept(); });
-  for (unsigned i = 0; i < std::max(1u, m.shared.options.threads); ++i) m.threads.emplace_back([&m] { m.io.run(); });
-  return {};
+  MllpShared& shared = impl_->shared;
+  ListenerHooks hooks;
+  hooks.accept = [&shared](tcp::socket socket) {
+    auto session = std::make_shared<MllpSession>(std::move(socket), shared);
+    shared.listener.add(session->id(), session);
+    session->run();
+  };
+  // Beyond max_connections the listener closes the socket: MLLP has no way to say "busy".
+  return shared.listener.start(std::move(hooks));
 }
 
-Endpoint MllpServer::bound() const { return impl_->bound; }
+Endpoint MllpServer::bound() const { return impl_->shared.listener.bound(); }
 
-void MllpServer::begin_shutdown() {
-  Impl& m = *impl_;
-  m.shared.draining = true;
-  net::post(m.acceptor.get_executor(), [&m] {
-    error_code ignored;
-    m.acceptor.close(ignored);
-  });
-  m.for_each_session([](MllpSession& s) { s.drain(); });
-}
+void MllpServer::begin_shutdown() { impl_->shared.listener.begin_shutdown(); }
 
-size_t MllpServer::connections() const { return impl_->shared.count(); }
+size_t MllpServer::connections() const { return impl_->shared.listener.count(); }
 
-void MllpServer::stop() {
-  Impl& m = *impl_;
-  if (m.stopped) return;
-  m.stopped = true;
-  {
-    // From here on an ACK from the ingest is dropped: what is left is being cut.
-    std::lock_guard lock(m.shared.gate->mutex);
-    m.shared.gate->open = false;
-  }
-  if (m.threads.empty()) return;
-  if (!m.shared.draining) begin_shutdown();
-  m.for_each_session([](MllpSession& s) { s.force_close(); });
-  // Let the close handlers run before stopping the loop, briefly.
-  for (int i = 0; i < 100 && m.shared.count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  m.work.reset();
-  m.io.stop();
-  for (auto& t : m.threads) t.join();
-  m.threads.clear();
-}
+void MllpServer::stop() { impl_->shared.listener.stop(); }
 
 }  // namespace midhurst::server

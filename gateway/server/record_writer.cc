@@ -466,6 +466,34 @@ std::string member_key(const care::CareTeamMember& c) {
   return k + ref(c.practitioner) + '|' + ref(c.organization) + '|' + store::normalise_text(c.name);
 }
 
+// The patient's related persons that may have person_key(r): the indexed parts of that key
+// (family or first given name as a prefix, the relationship code) narrow the search, so a
+// patient with many contacts costs one indexed query, not a parse of every one of them.
+store::Query person_query(const care::RelatedPerson& r, const std::string& patient_id) {
+  store::Query q;
+  q.type = EntityType::kRelatedPerson;
+  q.patient = patient_id;
+  if (r.name && !r.name->family.empty())
+    q.family = r.name->family;
+  else if (r.name && !r.name->given.empty() && !r.name->given.front().empty())
+    q.given = r.name->given.front();
+  if (!r.relationships.empty() && !r.relationships.front().codings.empty() &&
+      !r.relationships.front().codings.front().code.empty())
+    q.tokens.push_back({"relationship", "", r.relationships.front().codings.front().code});
+  return q;
+}
+
+// The patient's care team members that may have member_key(c): narrowed by the practitioner and
+// organisation it references by id.
+store::Query member_query(const care::CareTeamMember& c, const std::string& patient_id) {
+  store::Query q;
+  q.type = EntityType::kCareTeamMember;
+  q.patient = patient_id;
+  if (c.practitioner && !c.practitioner->id.empty()) q.references.emplace_back("practitioner", c.practitioner->id);
+  if (c.organization && !c.organization->id.empty()) q.references.emplace_back("organization", c.organization->id);
+  return q;
+}
+
 care::Reference ref_to(EntityType type, const std::string& id) {
   care::Reference r;
   r.type = type;
@@ -520,17 +548,36 @@ store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::find_o
 template <class T>
 store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::find_by_key(const std::string& k,
                                                                                         const store::Query& q) {
-  if (auto it = batch_keys_.find(k); it != batch_keys_.end()) return load<T>(it->second, 0, "");
+  if (auto found = remembered<T>(k)) return found;
   return find_one<T>(q);
 }
 
+template <class T>
+std::optional<RecordWriter::Current<T>> RecordWriter::remembered(const std::string& k) const {
+  auto key = batch_keys_.find(k);
+  if (key == batch_keys_.end()) return std::nullopt;
+  const EntityType type = store::type_of(store::AnyEntity(T{}));
+  auto it = batch_entities_.find({type, key->second.id});
+  // Forgotten (committed): the store has it.
+  if (it == batch_entities_.end()) return std::nullopt;
+  return Current<T>{key->second.id, std::get<T>(it->second.entity), it->second.version};
+}
+
+void RecordWriter::forget_through(std::uint64_t n) {
+  std::erase_if(batch_entities_, [n](const auto& e) { return e.second.batch <= n; });
+  std::erase_if(batch_keys_, [n](const auto& k) { return k.second.batch <= n; });
+}
+
+void RecordWriter::forget_all() {
+  batch_entities_.clear();
+  batch_keys_.clear();
+}
+
 template <class T, class Pred>
-store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::find_in_patient(
-    const std::string& k, EntityType type, const std::string& patient_id, Pred matches) {
-  if (auto it = batch_keys_.find(k); it != batch_keys_.end()) return load<T>(it->second, 0, "");
-  store::Query q;
-  q.type = type;
-  q.patient = patient_id;
+store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::find_in_patient(const std::string& k,
+                                                                                            store::Query q,
+                                                                                            Pred matches) {
+  if (auto found = remembered<T>(k)) return found;
   q.count = 1000;
   q.sort = store::SortOrder::kId;
   for (;;) {
@@ -592,7 +639,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     const EntityType type = store::type_of(store::AnyEntity(T{}));
     check_reads_back(entity, type, base_version + 1);
     for (std::string& k : keys) staged.keys.emplace_back(std::move(k), id);
-    staged.entities.push_back({{type, id}, Known{entity, base_version + 1}});
+    staged.entities.push_back({{type, id}, Known{entity, base_version + 1, batch_}});
     out.writes.push_back(store::EntityWrite::put(std::move(entity), base_version));
   };
   auto refuse = [&](std::string field, int code, std::string reason) {
@@ -673,7 +720,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     if (care::RelatedPerson* r = record.get<care::RelatedPerson>()) {
       const std::string rk = person_key(*r);
       person_k = key("RelatedPerson", {patient_id, rk});
-      auto found = find_in_patient<care::RelatedPerson>(person_k, EntityType::kRelatedPerson, patient_id,
+      auto found = find_in_patient<care::RelatedPerson>(person_k, person_query(*r, patient_id),
                                                         [&](const care::RelatedPerson& s) { return person_key(s) == rk; });
       if (!found.ok()) return err(found.error());
       if (*found) {
@@ -860,7 +907,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     c->patient = ref_to(EntityType::kPatient, patient_id);
     const std::string mk = member_key(*c);
     const std::string k = key("CareTeamMember", {patient_id, mk});
-    auto found = find_in_patient<care::CareTeamMember>(k, EntityType::kCareTeamMember, patient_id,
+    auto found = find_in_patient<care::CareTeamMember>(k, member_query(*c, patient_id),
                                                        [&](const care::CareTeamMember& s) { return member_key(s) == mk; });
     if (!found.ok()) return err(found.error());
     if (*found) {
@@ -883,7 +930,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
   }
 
   // Accepted: later messages of the batch see these versions.
-  for (auto& [k, id] : staged.keys) batch_keys_[k] = id;
+  for (auto& [k, id] : staged.keys) batch_keys_[k] = KnownKey{std::move(id), batch_};
   for (auto& [at, known] : staged.entities) batch_entities_.insert_or_assign(at, std::move(known));
   return out;
 }

@@ -2,8 +2,8 @@
 // that apply it to what is already stored — matching each entity to its stored version, filling
 // references with gateway ids, and merging where a message is partial by nature.
 //
-// One RecordWriter serves one group-commit batch (DurableIngest::process): it remembers what
-// the earlier messages of the batch wrote, because the store only shows committed state, so
+// One RecordWriter serves a group-commit batch (DurableIngest), or a run of them (below): it
+// remembers what the earlier messages wrote, because the store only shows committed state, so
 // that two messages about one new patient and visit make one Patient and one Encounter, and a
 // second change to an entity builds on the first (I3 of durable_ingest.h, for every type).
 // Every write carries if_version = the version it was built on (0 for a new entity): should an
@@ -79,7 +79,14 @@
 // the survivor), and the survivor lists it in `replaces`. A merged-away record that is not stored
 // is a warning at MRG-1 (nothing to merge); one that is already the survivor changes nothing.
 //
-// Not thread-safe: used by the ingest's writer thread only.
+// Pipelining (DurableIngest): one RecordWriter may serve consecutive batches, building batch n+1
+// while batch n commits. What it remembers is tagged with the batch that wrote it
+// (begin_batch); once a batch has committed, forget_through drops what it wrote (the store shows
+// it now, and the memory would otherwise grow); forget_all drops everything (a batch the store
+// could not commit: whatever was built on its writes is void). A RecordWriter that is never told
+// of batches remembers everything for its lifetime, as one batch.
+//
+// Not thread-safe: used by the ingest's resolving thread only.
 #pragma once
 
 #include <cstdint>
@@ -125,6 +132,13 @@ class RecordWriter {
   // against the model before it joins the batch), fails only this message (`failed`, code 207).
   store::StoreResult<Outcome> write(care::Record record);
 
+  // Tags what later write() calls remember as batch `n`'s (n grows from batch to batch).
+  void begin_batch(std::uint64_t n) { batch_ = n; }
+  // Forgets what batches up to `n` wrote and no later batch rewrote: they are committed.
+  void forget_through(std::uint64_t n);
+  // Forgets everything remembered.
+  void forget_all();
+
  private:
   // An entity as this batch sees it: the stored or batch-written content and its version
   // (0 = nothing stored yet).
@@ -138,6 +152,11 @@ class RecordWriter {
   struct Known {
     store::AnyEntity entity;
     std::int64_t version = 0;
+    std::uint64_t batch = 0;  // the batch that wrote it (begin_batch)
+  };
+  struct KnownKey {
+    std::string id;
+    std::uint64_t batch = 0;
   };
 
   // What write() decides for one message, applied to the batch state only when accepted.
@@ -151,13 +170,18 @@ class RecordWriter {
   store::StoreResult<std::optional<Current<T>>> find_one(const store::Query& q);
   template <class T>
   store::StoreResult<std::optional<Current<T>>> find_by_key(const std::string& key, const store::Query& q);
+  // What this writer remembers under match key `k`, when it still remembers the entity.
+  template <class T>
+  std::optional<Current<T>> remembered(const std::string& k) const;
+  // The first entity `matches` accepts among those `q` finds (q.type and q.patient set, and any
+  // indexed criteria the match implies, so that only candidates are read and parsed).
   template <class T, class Pred>
-  store::StoreResult<std::optional<Current<T>>> find_in_patient(const std::string& key, care::EntityType type,
-                                                                const std::string& patient_id, Pred matches);
+  store::StoreResult<std::optional<Current<T>>> find_in_patient(const std::string& key, store::Query q, Pred matches);
 
   store::Store& store_;
   std::map<std::pair<care::EntityType, std::string>, Known> batch_entities_;  // by type and id
-  std::map<std::string, std::string> batch_keys_;  // match key (see keys in the .cc) -> id
+  std::map<std::string, KnownKey> batch_keys_;  // match key (see keys in the .cc) -> id
+  std::uint64_t batch_ = 0;  // the current batch (begin_batch)
   bool unreadable_ = false;  // the current write() met a stored entity that does not read back
 };
 

@@ -7,9 +7,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "care/codes.h"
 #include "care/json.h"
+#include "store/index_terms.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -564,4 +566,115 @@ TEST_CASE("a stored entity that does not read back fails only the message that t
   CHECK_FALSE(other->failed);
   CHECK_FALSE(other->refused);
   CHECK_FALSE(other->writes.empty());
+}
+
+namespace {
+
+// The writes of `out` for entities of `type`.
+std::vector<const store::EntityWrite*> writes_of(const RecordWriter::Outcome& out, EntityType type) {
+  std::vector<const store::EntityWrite*> found;
+  for (const store::EntityWrite& w : out.writes)
+    if (w.type == type) found.push_back(&w);
+  return found;
+}
+
+store::Batch batch_of(const RecordWriter::Outcome& out, const std::string& control_id) {
+  store::Batch batch;
+  store::Message m;
+  m.journal.control_id = control_id;
+  m.journal.sender = {"PAS", "RYJ"};
+  m.journal.payload = "test";
+  m.journal.status = store::JournalStatus::kAccepted;
+  m.writes = out.writes;
+  batch.messages.push_back(std::move(m));
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("related persons: each of a patient's contacts is matched by its own name and relationship") {
+  Rig rig;
+  auto nk1 = [&](const std::string& family, const std::string& given, const std::string& relationship,
+                 const std::string& phone) {
+    care::Record r;
+    r.ensure<care::Patient>() = patient(nhs_number(12), "", "JONES");
+    care::RelatedPerson& rp = r.ensure<care::RelatedPerson>();
+    rp.name = care::HumanName{};
+    rp.name->family = family;
+    rp.name->given = {given};
+    rp.relationships.push_back(care::CodeableConcept{{care::Coding{"", relationship, ""}}, ""});
+    rp.telecoms.push_back(care::ContactPoint{care::ContactSystem::kPhone, phone, std::nullopt, std::nullopt, std::nullopt});
+    r.ensure<care::Provenance>() = provenance("A08", "2026-11-03T14:30+00:00");
+    return r;
+  };
+  // A name that starts like another (the index finds names by prefix), the same name in
+  // another relationship, and another first name: four people.
+  rig.commit(nk1("JONES", "DAVID", "02", "1"));
+  rig.commit(nk1("JONESWORTH", "DAVID", "02", "2"));
+  rig.commit(nk1("Jones", "David", "03", "3"));
+  rig.commit(nk1("JONES", "ANN", "02", "4"));
+  REQUIRE(rig.all<care::RelatedPerson>(EntityType::kRelatedPerson).size() == 4);
+  // Case and accents do not make another person; each update reaches only its own.
+  rig.commit(nk1("jones", "dávid", "02", "5"));
+  rig.commit(nk1("JONESWORTH", "DAVID", "02", "6"));
+  auto people = rig.all<care::RelatedPerson>(EntityType::kRelatedPerson);
+  REQUIRE(people.size() == 4);
+  std::map<std::string, std::string> phones;  // family|given|relationship -> phone
+  for (const care::RelatedPerson& p : people)
+    phones[store::normalise_text(p.name->family) + "|" + store::normalise_text(p.name->given.front()) + "|" +
+           p.relationships.front().codings.front().code] = p.telecoms.front().value;
+  CHECK(phones["jones|david|02"] == "5");
+  CHECK(phones["jonesworth|david|02"] == "6");
+  CHECK(phones["jones|david|03"] == "3");
+  CHECK(phones["jones|ann|02"] == "4");
+}
+
+TEST_CASE("one writer across batches: batches still committing are remembered, committed ones forgotten, a failed one's writes void") {
+  Rig rig;
+  RecordWriter writer(*rig.store);
+  // Batch 1 admits a new patient; batch 2 is built before batch 1 commits and builds on it.
+  writer.begin_batch(1);
+  auto first = writer.write(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  REQUIRE(first.ok());
+  writer.begin_batch(2);
+  auto second = writer.write(adt("A02", "2026-11-01T12:00+00:00", "2139", "WARD 12"));
+  REQUIRE(second.ok());
+  auto encounter_writes = writes_of(*second, EntityType::kEncounter);
+  REQUIRE(encounter_writes.size() == 1);
+  CHECK(encounter_writes[0]->if_version == 1);
+  CHECK(encounter_writes[0]->id == writes_of(*first, EntityType::kEncounter).at(0)->id);
+
+  auto applied = rig.store->apply(batch_of(*first, "B1"));
+  REQUIRE(applied.ok());
+  writer.forget_through(1);
+  // Batch 2's writes are still remembered: a third batch builds on them.
+  writer.begin_batch(3);
+  auto third = writer.write(adt("A08", "2026-11-01T13:00+00:00", "2139", ""));
+  REQUIRE(third.ok());
+  CHECK(writes_of(*third, EntityType::kEncounter).at(0)->if_version == 2);
+  applied = rig.store->apply(batch_of(*second, "B2"));
+  REQUIRE(applied.ok());
+  applied = rig.store->apply(batch_of(*third, "B3"));
+  REQUIRE(applied.ok());
+  CHECK(applied->messages[0].status == store::JournalStatus::kAccepted);
+  writer.forget_through(3);
+  CHECK(rig.only_encounter().version == 3);
+  CHECK(rig.only_encounter().locations.size() == 2);
+
+  // Once forgotten, the store answers.
+  writer.begin_batch(4);
+  auto fourth = writer.write(adt("A03", "2026-11-02T09:00+00:00", "2139", "WARD 12"));
+  REQUIRE(fourth.ok());
+  CHECK(writes_of(*fourth, EntityType::kEncounter).at(0)->if_version == 3);
+  // Batch 4 is never stored (its commit failed): forget_all, and the next batch builds on the
+  // store again, not on the discharge that never happened.
+  writer.forget_all();
+  writer.begin_batch(5);
+  auto fifth = writer.write(adt("A08", "2026-11-02T10:00+00:00", "2139", "WARD 12"));
+  REQUIRE(fifth.ok());
+  auto e5 = writes_of(*fifth, EntityType::kEncounter);
+  REQUIRE(e5.size() == 1);
+  CHECK(e5[0]->if_version == 3);
+  CHECK(std::get<care::Encounter>(*e5[0]->entity).status == EncounterStatus::kInProgress);
+  CHECK(rig.all<care::Patient>(EntityType::kPatient).size() == 1);
 }

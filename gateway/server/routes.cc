@@ -2,13 +2,16 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <atomic>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
+#include "fhir/xml.h"
 
 namespace midhurst::server {
 
@@ -53,8 +56,25 @@ void add_operational_routes(HttpApp& app, const OperationalRoutes& deps) {
   metadata.method = "GET";
   metadata.pattern = "/metadata";
   metadata.public_route = true;
-  metadata.handler = [body = deps.capability_statement](const HttpRequest&, const RequestContext&, Respond respond) {
-    respond(json_response(200, body, kFhirJson));
+  // Parsed once: XML and _pretty are written from the document, compact JSON is the text.
+  auto document = std::make_shared<rapidjson::Document>();
+  document->Parse(deps.capability_statement.c_str(), deps.capability_statement.size());
+  metadata.handler = [body = deps.capability_statement, document](const HttpRequest&, const RequestContext& context,
+                                                                  Respond respond) {
+    if (context.format == Format::kFhirXml) {
+      auto xml = fhir::json_to_xml(*document, *context.model, {.pretty = context.pretty});
+      if (!xml)
+        return respond(outcome_reply(500, fhir::IssueType::kException,
+                                     "the CapabilityStatement cannot be written as XML: " + xml.error().to_string(),
+                                     Format::kFhirJson));
+      return respond(json_response(200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + std::move(*xml), kFhirXml));
+    }
+    if (!context.pretty) return respond(json_response(200, body, kFhirJson));
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    document->Accept(w);
+    respond(json_response(200, std::string(buf.GetString(), buf.GetSize()), kFhirJson));
   };
   app.add(std::move(metadata));
 

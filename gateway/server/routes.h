@@ -1,7 +1,8 @@
 // The gateway's own routes (FHIR resource routes come with the store):
 //   GET  /healthz   public  200 {"status":"up"}: the process answers
 //   GET  /readyz    public  200 or 503 with the Readiness report
-//   GET  /metadata  public  the CapabilityStatement (conformance/CapabilityStatement.json)
+//   GET  /metadata  public  the CapabilityStatement (conformance/CapabilityStatement.json), FHIR
+//                   JSON, or FHIR XML (written with the model HttpApp has) by _format / Accept
 //   GET  /metrics   any authenticated client; Prometheus text format 0.0.4
 //   POST /hl7v2     scope system/*.write; body x-application/hl7-v2+er7 (one message),
 //                   handed to the Ingest like an MLLP frame; 200 with the ACK

@@ -15,30 +15,16 @@
 
 #include "hl7v2/mllp.h"
 #include "server/test_client.h"
+#include "server/test_files.h"
 
 namespace midhurst::server {
 namespace {
 
+using testing::TempDir;
+using testing::slurp;
 namespace fs = std::filesystem;
 using testing::Connection;
 using testing::msa_field;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "midhurst-serve-ops-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // `midhurst serve` on free ports with its output in `log`; stopped with SIGTERM at the end.
 class Serve {

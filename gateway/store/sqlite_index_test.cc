@@ -240,3 +240,52 @@ TEST_CASE("sqlite: identifier and patient together find only that patient's enti
 }
 
 }  // namespace midhurst::store::test
+
+namespace midhurst::store::test {
+
+TEST_CASE("sqlite: a patient's entities are checked against names, tokens and references",
+          "[sqlite][index]") {
+  // The ingest looks up "this patient's contact named Jones who is a spouse": names, tokens and
+  // references that many patients' entities share must narrow the patient's, never add others'.
+  TempDir dir;
+  auto s = open_store("sqlite:" + (dir.path() / "store.db").string());
+  REQUIRE(s.ok());
+  std::vector<EntityWrite> writes;
+  auto person = [&](const std::string& id, const std::string& patient, const std::string& family,
+                    const std::string& relationship) {
+    care::RelatedPerson r;
+    r.id = id;
+    r.patient = patient_ref(patient);
+    r.name = care::HumanName{};
+    r.name->family = family;
+    r.name->given = {"David"};
+    r.relationships.push_back(care::CodeableConcept{{care::Coding{"", relationship, ""}}, ""});
+    writes.push_back(EntityWrite::put(r));
+  };
+  for (int k = 0; k < 4; ++k) person("r" + std::to_string(k), "p" + std::to_string(k), "Jones", "02");
+  person("r10", "p1", "Jonesworth", "02");
+  person("r11", "p1", "Jones", "03");
+  person("r12", "p1", "Smith", "02");
+  apply_ok(**s, batch({message("R1", std::move(writes))}));
+  Query q;
+  q.type = care::EntityType::kRelatedPerson;
+  q.patient = "p1";
+  q.sort = SortOrder::kId;
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"r1", "r10", "r11", "r12"});
+  q.family = "jones";  // a prefix
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"r1", "r10", "r11"});
+  q.tokens.push_back({"relationship", "", "02"});
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"r1", "r10"});
+  q.references.emplace_back("patient", "p1");
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"r1", "r10"});
+  CHECK(*(*s)->count(q) == 2);
+  q.tokens = {{"relationship", "", "99"}};
+  CHECK(all_pages(**s, q).empty());
+  // Without a patient the same criteria find every patient's.
+  q.patient = "";
+  q.references.clear();
+  q.tokens = {{"relationship", "", "02"}};
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"r0", "r1", "r10", "r2", "r3"});
+}
+
+}  // namespace midhurst::store::test

@@ -90,19 +90,26 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
              "r.a IN (SELECT ? UNION SELECT old_id FROM patient_link WHERE survivor_id=?))",
              {type, q.patient, q.patient});
   }
+  // With a patient, the patient's few entities drive the search (as for an identifier above)
+  // and the other criteria are checked on each of them. As IN lists, SQLite would collect every
+  // entity of the type matching each criterion on each call (every contact named Jones, every
+  // spouse), which grows with the store.
+  const bool by_patient = !q.patient.empty();
+  auto criterion = [&](const char* alias, const std::string& where) {
+    const std::string a(alias);
+    return by_patient ? "EXISTS (SELECT 1 FROM idx_term " + a + " WHERE " + where + " AND " + a + ".id=c.id)"
+                      : "c.id IN (SELECT " + a + ".id FROM idx_term " + a + " WHERE " + where + ")";
+  };
   for (const auto& [param, target] : q.references)
-    sql->add("c.id IN (SELECT r.id FROM idx_term r WHERE r.kind='r' AND r.type=? AND r.param=? AND r.a=?)",
-             {type, param, target});
+    sql->add(criterion("r", "r.kind='r' AND r.type=? AND r.param=? AND r.a=?"), {type, param, target});
   for (const auto& [param, value] : {std::pair<const char*, const std::string*>{"name", &q.name},
                                      {"family", &q.family}, {"given", &q.given}}) {
     if (value->empty()) continue;
     std::string lo = normalise_text(*value), hi = prefix_successor(lo);
     if (hi.empty()) {
-      sql->add("c.id IN (SELECT s.id FROM idx_term s WHERE s.kind='s' AND s.type=? AND s.param=? AND s.a>=?)",
-               {type, param, lo});
+      sql->add(criterion("s", "s.kind='s' AND s.type=? AND s.param=? AND s.a>=?"), {type, param, lo});
     } else {
-      sql->add("c.id IN (SELECT s.id FROM idx_term s WHERE s.kind='s' AND s.type=? AND s.param=? AND "
-               "s.a>=? AND s.a<?)", {type, param, lo, hi});
+      sql->add(criterion("s", "s.kind='s' AND s.type=? AND s.param=? AND s.a>=? AND s.a<?"), {type, param, lo, hi});
     }
   }
   for (const auto& [param, dates] : {std::pair<const char*, const std::vector<DateParam>*>{
@@ -125,11 +132,10 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   if (!q.gender.empty()) tokens.push_back({"gender", "", q.gender});
   for (const TokenParam& t : tokens) {
     if (t.system.empty()) {
-      sql->add("c.id IN (SELECT t.id FROM idx_term t WHERE t.kind='t' AND t.type=? AND t.param=? AND t.a=?)",
-               {type, t.param, t.code});
+      sql->add(criterion("t", "t.kind='t' AND t.type=? AND t.param=? AND t.a=?"), {type, t.param, t.code});
     } else {
-      sql->add("c.id IN (SELECT t.id FROM idx_term t WHERE t.kind='t' AND t.type=? AND t.param=? AND "
-               "t.a=? AND t.b=?)", {type, t.param, t.code, t.system});
+      sql->add(criterion("t", "t.kind='t' AND t.type=? AND t.param=? AND t.a=? AND t.b=?"),
+               {type, t.param, t.code, t.system});
     }
   }
   return {};
