@@ -44,15 +44,21 @@ std::vector<std::string> patient_compartment(const Service& s, const Call& call)
   return out;
 }
 
+// A search for the resources of one patient's compartment (`patient=Patient/ID`).
+fhir::SearchRequest in_compartment(const std::string& patient_id) {
+  fhir::SearchRequest req;
+  fhir::SearchParam p;
+  p.name = "patient";
+  p.type = fhir::SearchParamType::kReference;
+  p.references.push_back({"Patient", patient_id});
+  req.params.push_back(std::move(p));
+  return req;
+}
+
 Result<Gathered, std::string> gather(const Service& s, const Call& call, const std::string& patient_id) {
   Gathered g;
   for (const std::string& t : patient_compartment(s, call)) {
-    fhir::SearchRequest req;
-    fhir::SearchParam p;
-    p.name = "patient";
-    p.type = fhir::SearchParamType::kReference;
-    p.references.push_back({"Patient", patient_id});
-    req.params.push_back(std::move(p));
+    fhir::SearchRequest req = in_compartment(patient_id);
     req.count = 1000;
     for (;;) {
       auto page = s.search(call, t, req, false);
@@ -102,12 +108,7 @@ Result<Gathered, std::pair<int, std::string>> gather_page(const Service& s, cons
   std::size_t entities = 0;
   next->reset();
   for (std::size_t t = from.type; t < types.size(); ++t) {
-    fhir::SearchRequest req;
-    fhir::SearchParam p;
-    p.name = "patient";
-    p.type = fhir::SearchParamType::kReference;
-    p.references.push_back({"Patient", patient_id});
-    req.params.push_back(std::move(p));
+    fhir::SearchRequest req = in_compartment(patient_id);
     req.cursor = t == from.type ? from.cursor : "";
     for (;;) {
       req.count = static_cast<int>(count - entities);
