@@ -26,6 +26,11 @@ struct StoreOptions {
   // closed when returned beyond this number. Default 4.
   int reader_pool = 4;
 
+  // SQLite: once the write-ahead log holds this many pages (4 KiB each), the writer waits for
+  // the readers of the moment to finish and rewinds the log after the commit that reached it.
+  // Default 16384 (64 MiB).
+  int wal_restart_pages = 16384;
+
   // The clock that stamps lastUpdated, stored_at and audit times. Default system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
 
