@@ -15,6 +15,7 @@
 // benchmark: ADT^A01 to a FHIR Bundle in JSON, beside the parse-only figure).
 // Before timing, each message is translated once and must give a Patient (and a Bundle), so a
 // broken engine cannot post a good number. Figures only: it never fails on a number.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +46,28 @@ std::string read_file(const fs::path& p) {
 
 // --stage NAME: only that figure (for profiling one stage); "" = every one.
 std::string g_stage;
+
+// --dump: every message of the fixtures and of the whole HL7v2 corpus, whatever its outcome,
+// as translation_to_json (record, issues and ledger), one per line: run before and after an
+// engine change and compare, since the figures mean nothing if the output moved.
+int dump_all(const mapping::ProfileSet& set, const std::string& mappings_dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(mappings_dir + "/hl7v2-care/fixtures"))
+    if (e.path().extension() == ".hl7") files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(std::string(MIDHURST_CORPUS_DIR) + "/hl7v2")) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  mapping::TranslateOptions opts;
+  opts.received_at = "2026-01-01T00:00:00+00:00";
+  for (const fs::path& f : files) {
+    const std::string bytes = read_file(f);
+    for (const hl7v2::MessageSpan& span : hl7v2::split_batch(bytes).messages()) {
+      auto m = hl7v2::Message::parse(std::string(span.bytes));
+      if (!m) continue;
+      std::printf("%s %s\n", f.filename().c_str(), mapping::translation_to_json(mapping::translate(set, *m, opts), false).c_str());
+    }
+  }
+  return 0;
+}
 
 template <typename F>
 void measure(const char* name, const std::vector<std::string>& msgs, double seconds, F&& fn) {
@@ -79,6 +102,7 @@ void measure(const char* name, const std::vector<std::string>& msgs, double seco
 int main(int argc, char** argv) {
   double seconds = 3;
   std::string mappings_dir = MIDHURST_MAPPINGS_DIR;
+  bool dump = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::printf(
@@ -87,13 +111,16 @@ int main(int argc, char** argv) {
           "  hl7v2→care translation, care JSON, and ADT → care → FHIR transaction Bundle JSON,\n"
           "  S seconds per stage (default 3); the profiles of DIR (default: the repository's mappings/);\n"
           "  --stage runs one figure only (parse, translate, +json, +fhir, \"fhir only\", \"A01 parse\",\n"
-          "  \"A01 fhir\"), e.g. under a profiler.\n");
+          "  \"A01 fhir\"), e.g. under a profiler; --dump prints the translation (record, issues, ledger)\n"
+          "  of every fixture and corpus message, one per line, to compare an engine change's output.\n");
       return 0;
     }
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else if (!std::strcmp(argv[i], "--stage") && i + 1 < argc) {
       g_stage = argv[++i];
+    } else if (!std::strcmp(argv[i], "--dump")) {
+      dump = true;
     } else if (!std::strcmp(argv[i], "--mappings") && i + 1 < argc) {
       mappings_dir = argv[++i];
     } else {
@@ -107,6 +134,7 @@ int main(int argc, char** argv) {
     for (const auto& e : set.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 1;
   }
+  if (dump) return dump_all(**set, mappings_dir);
   std::vector<std::string> msgs;
   auto add_file = [&](const fs::path& p) {
     const std::string bytes = read_file(p);

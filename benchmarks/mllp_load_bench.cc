@@ -38,6 +38,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -57,7 +58,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: mllp_load_bench [--repo DIR] [--binary FILE] [--dir DIR] [--seconds S]\n"
-    "                       [--messages N] [--connections N,N,...] [--window N] [--keep]\n"
+    "                       [--messages N] [--connections N,N,...] [--window N] [--vary] [--keep]\n"
     "\n"
     "MLLP ingest load: the real gateway (`midhurst serve`, durable ACKs) against a minimal\n"
     "in-process MLLP server answering a fixed ACK (the ceiling), with 1 and 16 connections.\n"
@@ -72,6 +73,8 @@ constexpr const char* kUsage =
     "  --connections LIST  connection counts to run (default 1,16)\n"
     "  --window N          unacknowledged messages per connection (default 8, the gateway's\n"
     "                      mllp.max_in_flight)\n"
+    "  --vary              every message changes its patient's given name (a new version per\n"
+    "                      message); by default a patient's later messages repeat what is stored\n"
     "  --keep              keep the temporary directory (gateway log and database)\n"
     "  --help              this text\n";
 
@@ -84,6 +87,7 @@ struct Options {
   std::vector<int> connections{1, 16};
   size_t window = 8;
   bool keep = false;
+  bool vary = false;
 };
 
 // --- Failing loudly, with the gateway stopped. ---
@@ -162,8 +166,12 @@ size_t field_end(const std::string& m, size_t begin) {
 }
 
 // The example ADT^A01 cut around MSH-10 and PID-3, so that each message is three copies.
+// With `vary`, the given name (PID-5.2) is the control id too, so that every message changes its
+// patient (a new version each time) instead of repeating what is stored after the first round.
 struct Template {
   std::string head, middle, tail;  // head MSH-10 middle PID-3 tail
+  size_t given_begin = 0, given_end = 0;  // PID-5.2 within tail
+  bool vary = false;
   std::vector<std::string> nhs;
 
   std::string build(const std::string& control_id, size_t patient) const {
@@ -177,7 +185,13 @@ struct Template {
     m += "^^^NHS^NH~M";
     m += n.substr(4);
     m += "^^^RYJ^MR";
-    m += tail;
+    if (vary) {
+      m.append(tail, 0, given_begin);
+      m += control_id;
+      m.append(tail, given_end);
+    } else {
+      m += tail;
+    }
     return m;
   }
 };
@@ -204,6 +218,12 @@ Template load_template(const fs::path& file) {
   t.head = m.substr(0, c0);
   t.middle = m.substr(c1, p0 - c1);
   t.tail = m.substr(p1);
+  // PID-5.2: after PID-3's end, PID-4, the family name (PID-5.1).
+  size_t at = t.tail.find('|', 1);
+  if (at != std::string::npos) at = t.tail.find_first_of("^|\r", at + 1);
+  if (at == std::string::npos || t.tail[at] != '^') die(file.string() + ": PID-5 has no given name to vary");
+  t.given_begin = at + 1;
+  t.given_end = t.tail.find_first_of("^|\r", t.given_begin);
   t.nhs = nhs_numbers(1000);
   return t;
 }
@@ -510,6 +530,39 @@ std::pair<double, double> stop_gateway() {
   die("the gateway did not stop within 60 s of SIGTERM");
 }
 
+// CPU time of the gateway's threads so far, in nanoseconds, summed by thread name (the ingest
+// names its pipeline threads "ingest-resolve" and "ingest-commit"; the rest are the listeners'
+// I/O threads and housekeeping). From /proc/PID/task/TID/schedstat (run time in ns), so that a
+// scenario's CPU per message can be split by pipeline stage; empty where /proc does not say.
+std::map<std::string, double> thread_cpu_ns(pid_t pid) {
+  std::map<std::string, double> by_name;
+  std::error_code ec;
+  const fs::path tasks = fs::path("/proc") / std::to_string(pid) / "task";
+  for (const auto& t : fs::directory_iterator(tasks, ec)) {
+    std::string name = slurp(t.path() / "comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    const std::string sched = slurp(t.path() / "schedstat");
+    if (name.empty() || sched.empty()) continue;
+    by_name[name] += std::strtod(sched.c_str(), nullptr);
+  }
+  return by_name;
+}
+
+// Prints the CPU each thread group spent per message in one scenario (after - before).
+void print_thread_cpu(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                      long messages) {
+  if (messages <= 0 || after.empty()) return;
+  double total = 0;
+  std::printf("           CPU us/msg:");
+  for (const auto& [name, ns] : after) {
+    const auto b = before.find(name);
+    const double d = ns - (b == before.end() ? 0 : b->second);
+    total += d;
+    if (d / 1e3 / messages >= 0.5) std::printf(" %s %.0f,", name.c_str(), d / 1e3 / messages);
+  }
+  std::printf(" total %.0f\n", total / 1e3 / messages);
+}
+
 // GET /metrics (any client's token will do: the example configuration's monitor client), and
 // the value of midhurst_hl7v2_messages_total{transport="mllp",status="AA"}.
 long metrics_mllp_aa(unsigned short port) {
@@ -609,6 +662,8 @@ Options parse(int argc, char** argv) {
       for (std::string item; std::getline(list, item, ',');) o.connections.push_back(std::atoi(item.c_str()));
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (a == "--vary") {
+      o.vary = true;
     } else {
       std::fprintf(stderr, "mllp_load_bench: unknown argument %s\n%s", a.c_str(), kUsage);
       std::exit(2);
@@ -631,14 +686,15 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   signal(SIGPIPE, SIG_IGN);
   if (!fs::exists(o.binary)) die("no gateway binary at " + o.binary.string() + " (build it, or pass --binary)");
-  const Template tmpl = load_template(o.repo / "examples" / "adt_a01_admit.hl7");
+  Template tmpl = load_template(o.repo / "examples" / "adt_a01_admit.hl7");
+  tmpl.vary = o.vary;
 
   std::string dir_template = (o.dir / "mllp-load-bench-XXXXXX").string();
   if (!mkdtemp(dir_template.data())) die("cannot make a temporary directory under " + o.dir.string());
   g_tmp = dir_template;
 
-  std::printf("ADT^A01 (%zu bytes) over MLLP, %zu unacknowledged per connection, ",
-              tmpl.build("X", 0).size(), o.window);
+  std::printf("ADT^A01 (%zu bytes%s) over MLLP, %zu unacknowledged per connection, ",
+              tmpl.build("X", 0).size(), o.vary ? ", every one changing its patient" : "", o.window);
   if (o.messages > 0)
     std::printf("%ld messages per scenario\n", o.messages);
   else
@@ -663,10 +719,13 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < o.connections.size(); ++i) {
     const int n = o.connections[i];
     LoadRun run(tmpl, o, g.mllp, n, true, "G" + std::to_string(n));
+    const auto cpu_before = thread_cpu_ns(g_child);
     const Result r = run.run();
+    const auto cpu_after = thread_cpu_ns(g_child);
     gateway_aa += r.messages;
     gateway_seconds += r.seconds;
     print_row("gateway", n, r, &ceilings[i]);
+    print_thread_cpu(cpu_before, cpu_after, r.messages);
   }
 
   // Every AA must be stored: the gateway's own counter, then its journal after a clean stop.

@@ -6,7 +6,9 @@
 #   read      GET /Patient/{id}                       (random ids of the loaded patients)
 #   search    GET /Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|N   (random NHS numbers)
 #   summary   GET /Patient/{id}/$summary
-# then a mixed load of the three for BENCH_RSS_SECONDS, with the gateway's resident memory
+# Each scenario prints requests/s, p50/p99 latency, its share of the ceiling, errors, and the
+# CPU time (user + system) the serving process spent per request answered. Then a mixed load
+# of the three for BENCH_RSS_SECONDS, with the gateway's resident memory
 # (VmRSS, and its peak VmHWM, from /proc) after loading, after the scenarios and after the mix.
 # A route the gateway does not have yet prints "not available (404)". Figures only: never fails
 # on a number, only on a broken run.
@@ -74,13 +76,19 @@ to_ms() {  # wrk latency text (850.00us, 1.20ms, 2.01s) -> milliseconds
 }
 
 ceiling_rps=""
-printf '%-10s %12s %10s %10s %12s %10s\n' scenario "requests/s" "p50 ms" "p99 ms" "of ceiling" "errors"
+printf '%-10s %12s %10s %10s %12s %10s %12s\n' scenario "requests/s" "p50 ms" "p99 ms" "of ceiling" "errors" "cpu us/req"
 run() {  # NAME URL LIST TEMPLATE...
   local name=$1 url=$2 list=$3
   shift 3
   local out="$work/$name.wrk"
+  # The serving process's CPU time (user + system) over the run, per request answered: a figure
+  # that stays meaningful when other work shares the machine, unlike requests/s.
+  local server_pid=$gateway_pid cpu_before cpu_after
+  [ "$url" = "$gateway_url" ] || server_pid=$ceiling_pid
+  cpu_before=$(bench_cpu_ticks "$server_pid")
   wrk -t "$wrk_threads" -c "$connections" -d "${seconds}s" --latency -s "$work/pick.lua" "$url" \
     -- "$list" "$@" >"$out"
+  cpu_after=$(bench_cpu_ticks "$server_pid")
   local rps p50 p99 errors share
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -89,7 +97,11 @@ run() {  # NAME URL LIST TEMPLATE...
   errors=$(awk '/Non-2xx or 3xx/ { n += $NF } /Socket errors/ { n += $NF } END { print n + 0 }' "$out")
   [ -n "$ceiling_rps" ] || ceiling_rps=$rps
   share=$(awk -v a="$rps" -v b="$ceiling_rps" 'BEGIN { printf "%.0f%%", (b > 0 ? 100 * a / b : 0) }')
-  printf '%-10s %12s %10s %10s %12s %10s\n' "$name" "$rps" "$p50" "$p99" "$share" "$errors"
+  local requests cpu_us
+  requests=$(awk '/requests in/ { print $1 }' "$out")
+  cpu_us=$(awk -v t="$((cpu_after - cpu_before))" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  printf '%-10s %12s %10s %10s %12s %10s %12s\n' "$name" "$rps" "$p50" "$p99" "$share" "$errors" "$cpu_us"
 }
 # A scenario runs only when its route answers 200 for one sample value.
 available() {  # NAME PATH

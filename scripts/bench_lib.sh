@@ -27,6 +27,12 @@ bench_rss_kib() {
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# PID: its CPU time so far (user + system, /proc/PID/stat fields 14 and 15) in clock ticks.
+bench_cpu_ticks() {
+  # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
 # PID: "VmRSS N MiB  VmHWM N MiB" (now, and the peak so far).
 bench_rss_text() {
   awk '/^VmRSS|^VmHWM/ { printf "%s %.0f MiB  ", $1, $2 / 1024 }' "/proc/$1/status"

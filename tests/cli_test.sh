@@ -202,6 +202,9 @@ case "$case_name" in
     expect_output 'NTE|1||Rapidly declining'
     expect_status 0 "$bin" translate --to hl7v2 mappings/fhir-care/fixtures/hospice-referral-bundle.fhir-in.json
     expect_output 'RF1|A|U'
+    # REF_I12 has no PD1: the registered GP practice goes as a PRD with role PP.
+    expect_output 'PRD|PP||||||H81001^ODS'
+    grep -q '^PD1|' "$out" && fail "REF^I12 written with a PD1"
     # An Encounter written in FHIR reaches a v2-only system as an A08 with its PV1.
     expect_status 0 "$bin" translate --to hl7v2 mappings/fhir-care/fixtures/hospital-stay-bundle.fhir-in.json
     expect_output 'ADT^A08^ADT_A01'
@@ -209,6 +212,27 @@ case "$case_name" in
     "$bin" translate --to hl7v2 examples/adt_a08_eol_preferences.hl7 >"$out.v2" 2>/dev/null
     expect_status 0 "$bin" hl7 check "$out.v2"
     rm -f "$out.v2"
+    ;;
+  translate_fhir_sender)
+    # A FHIR input's sender: its own Provenance's agent, else the caller's --sender/--sender-ods;
+    # care→fhir writes it as the Provenance agent, which reads back without the flags.
+    f=mappings/fhir-care/fixtures/prognosis-awareness-provenance.fhir-in.json
+    expect_status 0 "$bin" translate --to care --sender OTHER --sender-ods X99 "$f"
+    expect_output '"application": "HOSPICE-EPR"'
+    expect_output '"organizationOds": "RYJ"'
+    f=mappings/fhir-care/fixtures/hospice-referral-bundle.fhir-in.json
+    expect_status 0 "$bin" translate --to care "$f"
+    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1]));
+      process.exit(Object.keys(r.provenance.sender).length ? 1 : 0)' "$out" ||
+      fail "a FHIR input without a Provenance got a sender from nowhere"
+    expect_status 0 "$bin" translate --to fhir --sender HOSPICE-EPR --sender-ods RYJ "$f"
+    cp "$out" "$out.fhir"
+    expect_status 0 "$bin" translate --to care "$out.fhir"
+    rm -f "$out.fhir"
+    expect_output '"application": "HOSPICE-EPR"'
+    expect_output '"organizationOds": "RYJ"'
+    expect_status 2 "$bin" translate --to care --sender-ods 'R Y J' "$f"
+    expect_output "bad argument '--sender-ods'"
     ;;
   round_trip_v2)
     # v2 -> care and v2 -> care -> v2 -> care give the same patient, end-of-life plan, referral,

@@ -53,20 +53,6 @@ CompiledPath CompiledPath::suffix(std::size_t n) const {
   return out;
 }
 
-namespace {
-
-ValueRef ref_of(const FieldInfo* f, void* ptr) {
-  ValueRef r;
-  r.field = f;
-  r.ptr = ptr;
-  r.kind = f->kind;
-  if (f->kind == Kind::kStruct) r.struct_info = f->struct_info();
-  if (f->kind == Kind::kEnum) r.enum_info = f->enum_info();
-  return r;
-}
-
-}  // namespace
-
 Result<ValueRef, std::string> CompiledPath::locate_for_write(void* root,
                                                              const StructInfo& root_info) const {
   ValueRef cur;
@@ -83,43 +69,16 @@ Result<ValueRef, std::string> CompiledPath::locate_for_write(void* root,
     if (!next)
       return err("'" + std::string(f->name) + "[" + std::to_string(i) + "]' is beyond the list's " +
                  std::to_string(f->count(obj)) + " element(s)");
-    cur = ref_of(f, next);
+    cur = value_ref_of(f, next);
     cur.owner = obj;
     cur.index = i;
   }
   return cur;
 }
 
-namespace {
-
-void walk(const std::vector<CompiledPath::Step>& steps, std::size_t k, const ValueRef& cur,
-          const std::function<void(const ValueRef&)>& fn) {
-  if (k == steps.size()) {
-    fn(cur);
-    return;
-  }
-  const CompiledPath::Step& step = steps[k];
-  const FieldInfo* f = step.field;
-  if (step.index == CompiledPath::Step::Index::kAt) {
-    if (const void* e = f->element(cur.ptr, step.at)) walk(steps, k + 1, ref_of(f, const_cast<void*>(e)), fn);
-    return;
-  }
-  const std::size_t n = f->count(cur.ptr);
-  for (std::size_t i = 0; i < n; ++i) {
-    const void* e = f->element(cur.ptr, i);
-    walk(steps, k + 1, ref_of(f, const_cast<void*>(e)), fn);
-  }
-}
-
-}  // namespace
-
 void CompiledPath::for_each(const void* root, const StructInfo& root_info,
                             const std::function<void(const ValueRef&)>& fn) const {
-  ValueRef cur;
-  cur.ptr = const_cast<void*>(root);  // walk never writes through it
-  cur.kind = Kind::kStruct;
-  cur.struct_info = &root_info;
-  walk(steps_, 0, cur, fn);
+  visit(root, root_info, fn);
 }
 
 Status<std::string> assign(const ValueRef& ref, const Scalar& v) {

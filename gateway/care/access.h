@@ -71,12 +71,54 @@ class CompiledPath {
   // Calls fn for every element the path matches, in order.
   void for_each(const void* root, const StructInfo& root_info,
                 const std::function<void(const ValueRef&)>& fn) const;
+  // The same with fn inlined: no std::function built per call (the care→fhir renderer reads
+  // hundreds of paths per record).
+  template <class Fn>
+  void visit(const void* root, const StructInfo& root_info, Fn&& fn) const;
 
  private:
+  template <class Fn>
+  void visit_from(std::size_t k, const ValueRef& cur, Fn& fn) const;
+
   std::string text_;
   PathInfo info_;
   std::vector<Step> steps_;
 };
+
+inline ValueRef value_ref_of(const FieldInfo* f, const void* ptr) {
+  ValueRef r;
+  r.field = f;
+  r.ptr = const_cast<void*>(ptr);  // readers never write through it
+  r.kind = f->kind;
+  if (f->kind == Kind::kStruct) r.struct_info = f->struct_info();
+  if (f->kind == Kind::kEnum) r.enum_info = f->enum_info();
+  return r;
+}
+
+template <class Fn>
+void CompiledPath::visit(const void* root, const StructInfo& root_info, Fn&& fn) const {
+  ValueRef cur;
+  cur.ptr = const_cast<void*>(root);
+  cur.kind = Kind::kStruct;
+  cur.struct_info = &root_info;
+  visit_from(0, cur, fn);
+}
+
+template <class Fn>
+void CompiledPath::visit_from(std::size_t k, const ValueRef& cur, Fn& fn) const {
+  if (k == steps_.size()) {
+    fn(cur);
+    return;
+  }
+  const Step& step = steps_[k];
+  const FieldInfo* f = step.field;
+  if (step.index == Step::Index::kAt) {
+    if (const void* e = f->element(cur.ptr, step.at)) visit_from(k + 1, value_ref_of(f, e), fn);
+    return;
+  }
+  const std::size_t n = f->count(cur.ptr);
+  for (std::size_t i = 0; i < n; ++i) visit_from(k + 1, value_ref_of(f, f->element(cur.ptr, i)), fn);
+}
 
 // Stores `v` in the element `ref` points at. Errors: a struct element, a scalar of the wrong
 // kind, a code the enum does not allow (the message lists the allowed codes), text that is not a

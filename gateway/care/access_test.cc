@@ -56,6 +56,27 @@ TEST_CASE("get_path reads every value a path matches", "[access]") {
   CHECK(care::get_path(&p, "patient.gender") == std::vector<Scalar>{std::string("other")});
 }
 
+TEST_CASE("visit reaches what for_each reaches, in the same order", "[access]") {
+  care::Patient p;
+  p.identifiers.push_back({"s1", "A", "MR", "RCB", {}});
+  p.identifiers.push_back({"s2", "B", "", "", {}});
+  for (const char* path : {"patient.identifiers[].value", "patient.identifiers[1].system", "patient.identifiers[5].value",
+                           "patient.identifiers", "patient", "patient.birthDate"}) {
+    INFO(path);
+    auto compiled = care::CompiledPath::compile(path);
+    REQUIRE(compiled.ok());
+    std::vector<const void*> by_function, by_visit;
+    compiled->for_each(&p, care::Patient::describe(), [&](const care::ValueRef& r) { by_function.push_back(r.ptr); });
+    compiled->visit(&p, care::Patient::describe(), [&](const care::ValueRef& r) { by_visit.push_back(r.ptr); });
+    CHECK(by_visit == by_function);
+  }
+  std::vector<Scalar> values;
+  care::CompiledPath::compile("patient.identifiers[].value")->visit(&p, care::Patient::describe(), [&](const care::ValueRef& r) {
+    if (auto v = care::read_scalar(r)) values.push_back(*v);
+  });
+  CHECK(values == std::vector<Scalar>{std::string("A"), std::string("B")});
+}
+
 TEST_CASE("a compiled suffix writes relative to an element", "[access]") {
   auto group = care::CompiledPath::compile("patient.identifiers[]");
   auto inner = care::CompiledPath::compile("patient.identifiers[].value");

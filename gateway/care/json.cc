@@ -1,12 +1,17 @@
 #include "care/json.h"
 
+#include <bitset>
 #include <cctype>
+#include <cstdint>
 #include <vector>
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <memory>
+#include <optional>
 
 #include "care/registry.h"
 
@@ -29,7 +34,16 @@ void write_struct(const StructInfo& s, const void* obj, rapidjson::Value& out,
 
 bool read_struct(const StructInfo& s, void* obj, const rapidjson::Value& in, ReadContext& ctx) {
   if (!in.IsObject()) return ctx.fail("expected object (" + std::string(s.name) + ")");
-  std::vector<bool> seen(s.fields.size(), false);
+  // Which fields were read, on the stack for the model's structs (all have fewer than 128
+  // fields): this runs for every nested struct of every entity the store hands back.
+  constexpr std::size_t kInline = 128;
+  std::bitset<kInline> seen_inline;
+  std::vector<bool> seen_heap(s.fields.size() > kInline ? s.fields.size() : 0, false);
+  auto seen = [&](std::size_t i) -> bool { return i < kInline && seen_heap.empty() ? seen_inline[i] : seen_heap[i]; };
+  auto see = [&](std::size_t i) {
+    if (seen_heap.empty()) seen_inline[i] = true;
+    else seen_heap[i] = true;
+  };
   for (auto m = in.MemberBegin(); m != in.MemberEnd(); ++m) {
     const std::string_view name(m->name.GetString(), m->name.GetStringLength());
     const std::size_t mark = ctx.mark();
@@ -38,13 +52,13 @@ bool read_struct(const StructInfo& s, void* obj, const rapidjson::Value& in, Rea
     if (!f) return ctx.fail("unknown field of " + std::string(s.name));
     const std::size_t index = static_cast<std::size_t>(f - s.fields.data());
     // RapidJSON keeps duplicate keys; refusing them keeps "last one wins" surprises out.
-    if (seen[index]) return ctx.fail("duplicate field");
-    seen[index] = true;
+    if (seen(index)) return ctx.fail("duplicate field");
+    see(index);
     if (!f->read(obj, m->value, ctx)) return false;
     ctx.pop(mark);
   }
   for (std::size_t i = 0; i < s.fields.size(); ++i) {
-    if (seen[i] || !s.fields[i].required()) continue;
+    if (seen(i) || !s.fields[i].required()) continue;
     const std::size_t mark = ctx.mark();
     ctx.push_field(s.fields[i].name);
     ctx.fail("required field missing");
@@ -135,6 +149,53 @@ std::string check_date_time(std::string_view s) {
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
+namespace {
+
+// RapidJSON's default document allocator takes its first 64 KiB chunk from malloc for every
+// document, and the store and the ingest convert a few entities per message; a care entity's
+// DOM fits in a few KiB, so each thread starts every document in one reused buffer instead
+// (a larger one still spills into malloc'ed chunks as usual).
+class ScratchPool {
+ public:
+  static constexpr std::size_t kBytes = 32 * 1024;
+  ScratchPool() : buffer_(new std::uint64_t[kBytes / sizeof(std::uint64_t)]), pool_(buffer_.get(), kBytes) {}
+  rapidjson::MemoryPoolAllocator<>& allocator() { return pool_; }
+
+ private:
+  std::unique_ptr<std::uint64_t[]> buffer_;
+  rapidjson::MemoryPoolAllocator<> pool_;
+};
+
+// A document on this thread's scratch buffer; nested use (not needed today) gets its own pool.
+class ScratchDocument {
+ public:
+  ScratchDocument() : pool_(depth_++ == 0 ? nullptr : std::make_unique<ScratchPool>()) {
+    ScratchPool& p = pool_ ? *pool_ : thread_pool();
+    doc_.emplace(&p.allocator());
+  }
+  ~ScratchDocument() {
+    doc_.reset();
+    ScratchPool& p = pool_ ? *pool_ : thread_pool();
+    p.allocator().Clear();  // frees the spilled chunks, keeps the buffer
+    --depth_;
+  }
+  ScratchDocument(const ScratchDocument&) = delete;
+  ScratchDocument& operator=(const ScratchDocument&) = delete;
+  rapidjson::Document& operator*() { return *doc_; }
+  rapidjson::Document* operator->() { return &*doc_; }
+
+ private:
+  static ScratchPool& thread_pool() {
+    thread_local ScratchPool pool;
+    return pool;
+  }
+  static inline thread_local int depth_ = 0;
+  std::unique_ptr<ScratchPool> pool_;
+  std::optional<rapidjson::Document> doc_;
+};
+
+}  // namespace
+
 std::string json_root_name(const StructInfo& s) {
   for (const EntityInfo& e : entities())
     if (&e.info() == &s) return std::string(e.path_name);
@@ -144,7 +205,8 @@ std::string json_root_name(const StructInfo& s) {
 }
 
 std::string struct_to_json(const StructInfo& s, const void* obj, bool pretty) {
-  rapidjson::Document doc;
+  ScratchDocument scratch;
+  rapidjson::Document& doc = *scratch;
   write_struct(s, obj, doc, doc.GetAllocator());
   rapidjson::StringBuffer buf;
   if (pretty) {
@@ -164,8 +226,80 @@ Status<JsonError> struct_from_value(const StructInfo& s, void* obj, const rapidj
   return {};
 }
 
+namespace {
+
+bool check_struct(const StructInfo& s, const void* obj, ReadContext& ctx);
+
+// One written value, checked as read_value would check it once parsed.
+bool check_value(const FieldInfo& f, const void* value, ReadContext& ctx) {
+  switch (f.kind) {
+    case Kind::kString:
+    case Kind::kDate:
+    case Kind::kDateTime: {
+      const std::string& v = *static_cast<const std::string*>(value);
+      if (v.empty()) return ctx.fail("empty string; omit the field instead");
+      if (f.kind == Kind::kDate) {
+        if (std::string why = check_date(v); !why.empty()) return ctx.fail(why);
+      } else if (f.kind == Kind::kDateTime) {
+        if (std::string why = check_date_time(v); !why.empty()) return ctx.fail(why);
+      }
+      return true;
+    }
+    case Kind::kStruct:
+      return check_struct(*f.struct_info(), value, ctx);
+    case Kind::kBoolean:
+    case Kind::kInteger:
+    case Kind::kEnum:
+      return true;  // written from a value of the member's own type: always reads back
+  }
+  return true;
+}
+
+// read_struct's checks, in its order, on what write_struct would write: each present field in
+// field order (JSON member order), then required fields that are absent, then the rules.
+bool check_struct(const StructInfo& s, const void* obj, ReadContext& ctx) {
+  for (const FieldInfo& f : s.fields) {
+    const std::size_t n = f.count(obj);  // 0 exactly when write_struct leaves the field out
+    if (n == 0) continue;
+    const std::size_t mark = ctx.mark();
+    ctx.push_field(f.name);
+    if (f.shape == Shape::kList) {
+      if (f.max_items && n > f.max_items)
+        return ctx.fail("at most " + std::to_string(f.max_items) + " items allowed, got " + std::to_string(n));
+      if (n < f.min_items) return ctx.fail("at least " + std::to_string(f.min_items) + " items required");
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t item = ctx.mark();
+        ctx.push_index(i);
+        if (!check_value(f, f.element(obj, i), ctx)) return false;
+        ctx.pop(item);
+      }
+    } else if (!check_value(f, f.element(obj, 0), ctx)) {
+      return false;
+    }
+    ctx.pop(mark);
+  }
+  for (const FieldInfo& f : s.fields) {
+    if (!f.required() || f.count(obj) != 0) continue;
+    ctx.push_field(f.name);
+    return ctx.fail("required field missing");
+  }
+  for (const auto& rule : s.validators) {
+    if (std::string why = rule(obj); !why.empty()) return ctx.fail(why);
+  }
+  return true;
+}
+
+}  // namespace
+
+Status<JsonError> struct_check(const StructInfo& s, const void* obj) {
+  ReadContext ctx(json_root_name(s));
+  if (!check_struct(s, obj, ctx)) return err(JsonError{ctx.error_path(), ctx.error_message()});
+  return {};
+}
+
 Status<JsonError> struct_from_json(const StructInfo& s, void* obj, std::string_view json) {
-  rapidjson::Document doc;
+  ScratchDocument scratch;
+  rapidjson::Document& doc = *scratch;
   // kParseStopWhenDoneFlag is not set, so trailing garbage after the object is an error too.
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError())

@@ -41,6 +41,9 @@ std::string json_root_name(const StructInfo& s);
 std::string struct_to_json(const StructInfo& s, const void* obj, bool pretty);
 Status<JsonError> struct_from_json(const StructInfo& s, void* obj, std::string_view json);
 Status<JsonError> struct_from_value(const StructInfo& s, void* obj, const rapidjson::Value& in);
+// What struct_from_json(struct_to_json(obj)) would report, found without writing or parsing
+// JSON: the same checks, in the same order, with the same first error.
+Status<JsonError> struct_check(const StructInfo& s, const void* obj);
 
 // Serialises `value`; `pretty` indents by 2 spaces.
 template <class T>
@@ -62,6 +65,13 @@ Result<T, JsonError> from_json(std::string_view json) {
   Status<JsonError> s = struct_from_json(T::describe(), &value, json);
   if (!s.ok()) return err(s.error());
   return value;
+}
+
+// Whether `value` would read back: from_json(to_json(value)) succeeds, or fails with exactly this
+// error. For checking a value before it is stored, at a fraction of the round trip's cost.
+template <class T>
+Status<JsonError> check_reads_back(const T& value) {
+  return struct_check(T::describe(), &value);
 }
 
 template <class T>

@@ -1,4 +1,6 @@
 // `midhurst translate` and `midhurst profile test`: the mapping profiles on files, no server.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -26,7 +28,8 @@ namespace {
 
 constexpr const char* kTranslateUsage =
     "usage: midhurst translate [--mappings DIR] [--profile NAME] [--to fhir|care|hl7v2]\n"
-    "                          [--format json|xml] [--report] FILE|-\n"
+    "                          [--format json|xml] [--report] [--sender NAME] [--sender-ods CODE]\n"
+    "                          FILE|-\n"
     "\n"
     "Translates FILE ('-' reads standard input) through the mapping profiles. The input is\n"
     "recognised by its first bytes: HL7v2 (MSH, or an FHS/BHS batch; a file of several messages\n"
@@ -48,7 +51,10 @@ constexpr const char* kTranslateUsage =
     "  --format xml     FHIR output (the Bundle, and the OperationOutcome of a failure) as XML\n"
     "  --report         print the whole translation: the record, every issue, and the field\n"
     "                   ledger saying of each populated field (or FHIR element) whether a rule\n"
-    "                   mapped it, the profile ignored it, or nothing read it\n"
+    "                   mapped it, the profile ignored it, or nothing read it\n"    "  --sender NAME, --sender-ods CODE\n"
+    "                   FHIR input: the sending system and its organisation's ODS code, for the\n"
+    "                   record's Provenance where the input names neither (its own Provenance's\n"
+    "                   agent, else meta.source, come first); HL7v2 input names its own in MSH-3/4\n"
     "\n"
     "An input that cannot be translated (bad NHS number, impossible birth date, broken MSH, no\n"
     "matching profile) makes the exit status 1, and an OperationOutcome naming the field and the\n"
@@ -213,6 +219,7 @@ mapping::Translation input_failure(hl7v2::ErrorCode code, std::string why) {
 
 int translate(const Args& args) {
   std::string mappings = default_mappings_dir(), profile_name, to = "fhir", format = "json", file;
+  care::SourceSystem sender;  // --sender, --sender-ods: who sent a FHIR input that does not say
   bool report = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -231,6 +238,11 @@ int translate(const Args& args) {
     else if (a == "--to") ok = value(&to);
     else if (a == "--format") ok = value(&format);
     else if (a == "--report") report = true;
+    else if (a == "--sender") ok = value(&sender.application) && !sender.application.empty();
+    else if (a == "--sender-ods")
+      ok = value(&sender.organization_ods) && !sender.organization_ods.empty() &&
+           std::all_of(sender.organization_ods.begin(), sender.organization_ods.end(),
+                       [](unsigned char c) { return std::isalnum(c); });
     else if (a.size() > 1 && a[0] == '-') ok = false;
     else if (file.empty()) file = a;
     else ok = false;
@@ -334,6 +346,7 @@ int translate(const Args& args) {
     if (u.translation.issues.empty()) {
       mapping::FhirCareOptions o;
       if (in_profile) o.profile = in_profile->name;
+      o.sender = sender;
       u.translation = mapping::translate_from_fhir(*profiles, doc, o);
     }
     units.push_back(std::move(u));

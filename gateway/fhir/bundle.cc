@@ -16,25 +16,26 @@ void search_escape(std::string_view in, std::string& out) {
   }
 }
 
-std::string percent_encode(std::string_view in) {
-  std::string out;
+void percent_encode(std::string_view in, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : in) {
     bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                 c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
     if (keep) {
       out += static_cast<char>(c);
     } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
     }
   }
-  return out;
 }
 
-std::string type_of(const rapidjson::Value& r) {
-  if (!r.IsObject() || !r.HasMember("resourceType") || !r["resourceType"].IsString()) return {};
-  return r["resourceType"].GetString();
+std::string_view type_of(const rapidjson::Value& r) {
+  if (!r.IsObject()) return {};
+  auto it = r.FindMember("resourceType");
+  if (it == r.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
 }
 }  // namespace
 
@@ -50,15 +51,25 @@ std::string_view to_code(BundleType type) {
 }
 
 std::string identifier_search(std::string_view system, std::string_view value) {
-  std::string s, v;
-  search_escape(system, s);
-  search_escape(value, v);
-  return "identifier=" + percent_encode(s) + "|" + percent_encode(v);
+  std::string escaped;
+  escaped.reserve(system.size() + value.size() + 4);
+  std::string out = "identifier=";
+  out.reserve(out.size() + system.size() + value.size() + 8);
+  search_escape(system, escaped);
+  percent_encode(escaped, out);
+  out += '|';
+  escaped.clear();
+  search_escape(value, escaped);
+  percent_encode(escaped, out);
+  return out;
 }
 
 std::string conditional_reference(std::string_view resource_type, std::string_view system,
                                   std::string_view value) {
-  return std::string(resource_type) + "?" + identifier_search(system, value);
+  std::string out;
+  out.reserve(resource_type.size() + 1 + 11 + system.size() + value.size() + 8);
+  out.append(resource_type).append("?").append(identifier_search(system, value));
+  return out;
 }
 
 BundleBuilder::BundleBuilder(BundleType type) : type_(type) {
@@ -114,8 +125,17 @@ rapidjson::Value& BundleBuilder::entry(const rapidjson::Value& resource,
   return entries_[entries_.Size() - 1];
 }
 
-void BundleBuilder::request(rapidjson::Value& e, std::string_view method, const std::string& url,
-                            const std::string& if_none_exist) {
+rapidjson::Value& BundleBuilder::entry_moved(rapidjson::Value& resource, std::string_view full_url) {
+  auto& a = doc_.GetAllocator();
+  rapidjson::Value e(rapidjson::kObjectType);
+  if (!full_url.empty()) e.AddMember("fullUrl", text(full_url, a), a);
+  e.AddMember("resource", resource, a);  // rapidjson moves: `resource` is null afterwards
+  entries_.PushBack(e, a);
+  return entries_[entries_.Size() - 1];
+}
+
+void BundleBuilder::request(rapidjson::Value& e, std::string_view method, std::string_view url,
+                            std::string_view if_none_exist) {
   auto& a = doc_.GetAllocator();
   rapidjson::Value r(rapidjson::kObjectType);
   r.AddMember("method", text(method, a), a);
@@ -177,14 +197,37 @@ BundleBuilder& BundleBuilder::add_update(const rapidjson::Value& resource,
                        ? resource["id"].GetString()
                        : "";
   if (id.empty() && error_.empty()) error_ = "add_update needs a resource with an id";
-  request(entry(resource, full_url), "PUT", type_of(resource) + "/" + id);
+  request(entry(resource, full_url), "PUT", std::string(type_of(resource)) + "/" + id);
+  return *this;
+}
+
+BundleBuilder& BundleBuilder::add_conditional_create(rapidjson::Value&& resource, std::string_view full_url,
+                                                     std::string_view system, std::string_view value) {
+  if (type_ != BundleType::kTransaction && error_.empty()) error_ = "requests belong in a transaction";
+  const std::string type(type_of(resource));
+  request(entry_moved(resource, full_url), "POST", type, identifier_search(system, value));
+  return *this;
+}
+
+BundleBuilder& BundleBuilder::add_conditional_update(rapidjson::Value&& resource, std::string_view full_url,
+                                                     std::string_view system, std::string_view value) {
+  if (type_ != BundleType::kTransaction && error_.empty()) error_ = "requests belong in a transaction";
+  const std::string url = conditional_reference(type_of(resource), system, value);
+  request(entry_moved(resource, full_url), "PUT", url);
+  return *this;
+}
+
+BundleBuilder& BundleBuilder::add_create(rapidjson::Value&& resource, std::string_view full_url) {
+  if (type_ != BundleType::kTransaction && error_.empty()) error_ = "requests belong in a transaction";
+  const std::string type(type_of(resource));
+  request(entry_moved(resource, full_url), "POST", type);
   return *this;
 }
 
 Result<rapidjson::Document> BundleBuilder::finish() {
   if (!error_.empty()) return make_error(Error::Code::kStructure, "Bundle", error_);
-  auto first_type = [&]() -> std::string {
-    return entries_.Empty() ? std::string() : type_of(entries_[0]["resource"]);
+  auto first_type = [&]() -> std::string_view {
+    return entries_.Empty() ? std::string_view() : type_of(entries_[0]["resource"]);
   };
   if (type_ == BundleType::kMessage && first_type() != "MessageHeader") {
     return make_error(Error::Code::kStructure, "Bundle.entry[0]",

@@ -11,7 +11,8 @@
 //  * document: the first entry is the Composition; identifier and timestamp are required.
 //  * searchset: entries carry search.mode (match | include); total is optional.
 //  * collection: plain entries.
-// Resources are copied into the Bundle's own document, so the caller keeps its own values.
+// Resources are copied into the Bundle's own document, so the caller keeps its own values; or,
+// built with the builder's allocator(), moved in (the Value&& overloads) without a copy.
 // finish() checks the rules above (bdl-* invariants that concern the builder) and returns the
 // Bundle, or kStructure naming the rule broken.
 //
@@ -72,6 +73,16 @@ class BundleBuilder {
   BundleBuilder& add_create(const rapidjson::Value& resource, std::string_view full_url);
   BundleBuilder& add_update(const rapidjson::Value& resource, std::string_view full_url);
 
+  // The same, moving a resource built with allocator() into the Bundle instead of copying it
+  // (`resource` is left null). REQUIRES: every string and container of `resource` was
+  // allocated by allocator() (or is a constant StringRef).
+  rapidjson::Document::AllocatorType& allocator() { return doc_.GetAllocator(); }
+  BundleBuilder& add_conditional_create(rapidjson::Value&& resource, std::string_view full_url,
+                                        std::string_view system, std::string_view value);
+  BundleBuilder& add_conditional_update(rapidjson::Value&& resource, std::string_view full_url,
+                                        std::string_view system, std::string_view value);
+  BundleBuilder& add_create(rapidjson::Value&& resource, std::string_view full_url);
+
   // The Bundle, or kStructure: a transaction entry without request (a non-transaction add on a
   // transaction builder, or the reverse), a message whose first entry is not a MessageHeader,
   // a document whose first entry is not a Composition or that lacks identifier or timestamp,
@@ -80,8 +91,9 @@ class BundleBuilder {
 
  private:
   rapidjson::Value& entry(const rapidjson::Value& resource, std::string_view full_url);
-  void request(rapidjson::Value& entry, std::string_view method, const std::string& url,
-               const std::string& if_none_exist = {});
+  rapidjson::Value& entry_moved(rapidjson::Value& resource, std::string_view full_url);
+  void request(rapidjson::Value& entry, std::string_view method, std::string_view url,
+               std::string_view if_none_exist = {});
 
   BundleType type_;
   rapidjson::Document doc_;

@@ -123,5 +123,34 @@ TEST_CASE("bundle: misuse is refused with the rule broken") {
   }
 }
 
+TEST_CASE("bundle: a resource built in the builder's allocator is moved in, giving the same Bundle") {
+  const char* text = R"({"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9449305552"}],"name":[{"family":"Smith"}]})";
+  auto resource = json(text);
+  BundleBuilder copied(BundleType::kTransaction);
+  copied.add_conditional_create(resource, "urn:uuid:1", kNhs, "9449305552");
+  copied.add_conditional_update(resource, "urn:uuid:2", kNhs, "9449305552");
+  copied.add_create(resource, "urn:uuid:3");
+  BundleBuilder moved(BundleType::kTransaction);
+  auto build = [&] {
+    rapidjson::Value r;
+    r.CopyFrom(resource, moved.allocator());
+    return r;
+  };
+  rapidjson::Value r1 = build(), r2 = build(), r3 = build();
+  moved.add_conditional_create(std::move(r1), "urn:uuid:1", kNhs, "9449305552");
+  moved.add_conditional_update(std::move(r2), "urn:uuid:2", kNhs, "9449305552");
+  moved.add_create(std::move(r3), "urn:uuid:3");
+  CHECK(r1.IsNull());  // taken, not copied
+  auto a = copied.finish();
+  auto b = moved.finish();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a == *b);
+  CHECK(std::string((*b)["entry"][1]["request"]["url"].GetString()) ==
+        "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9449305552");
+  CHECK(std::string((*b)["entry"][0]["resource"]["name"][0]["family"].GetString()) == "Smith");
+  check_valid(*b);
+}
+
 }  // namespace
 }  // namespace midhurst::fhir

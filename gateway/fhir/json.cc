@@ -6,6 +6,9 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
 #include <vector>
 
 #include "fhir/internal.h"
@@ -46,32 +49,168 @@ bool find_duplicate(const Value& v, std::string& where) {
   return false;
 }
 
+// rapidjson::Writer's escapes: 'u' for a six-byte u00XX escape, another letter for a two-character one, 0 for
+// none (bytes from 0x80 are copied as they are).
+constexpr std::array<char, 256> kEscape = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 'u';
+  t['\b'] = 'b';
+  t['\t'] = 't';
+  t['\n'] = 'n';
+  t['\f'] = 'f';
+  t['\r'] = 'r';
+  t['"'] = '"';
+  t['\\'] = '\\';
+  return t;
+}();
+
+// A growing text buffer written through a cursor: room is made once per value, then bytes are
+// stored without per-byte capacity checks.
+class CompactWriter {
+ public:
+  CompactWriter() { buf_.resize(8192); }
+  std::string take() {
+    buf_.resize(len_);
+    return std::move(buf_);
+  }
+  char* room(std::size_t n) {
+    if (len_ + n > buf_.size()) buf_.resize(std::max(buf_.size() * 2, len_ + n));
+    return buf_.data() + len_;
+  }
+  void advance(char* end) { len_ = static_cast<std::size_t>(end - buf_.data()); }
+  void put(std::string_view text) {
+    char* p = room(text.size());
+    std::memcpy(p, text.data(), text.size());
+    advance(p + text.size());
+  }
+  void put(char c) {
+    char* p = room(1);
+    *p = c;
+    advance(p + 1);
+  }
+
+  void string(const char* s, std::size_t n) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    char* p = room(n * 6 + 2);  // the longest escape (u00XX after a backslash) is six bytes
+    *p++ = '"';
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      const char e = kEscape[c];
+      if (!e) {
+        *p++ = static_cast<char>(c);
+        continue;
+      }
+      *p++ = '\\';
+      *p++ = e;
+      if (e == 'u') {
+        *p++ = '0';
+        *p++ = '0';
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 0xF];
+      }
+    }
+    *p++ = '"';
+    advance(p);
+  }
+
+  template <typename T>
+  void number(T n) {
+    char* p = room(24);
+    advance(std::to_chars(p, p + 24, n).ptr);
+  }
+
+  bool value(const Value& v) {
+    switch (v.GetType()) {
+      case rapidjson::kNullType: put("null"); return true;
+      case rapidjson::kFalseType: put("false"); return true;
+      case rapidjson::kTrueType: put("true"); return true;
+      case rapidjson::kStringType: string(v.GetString(), v.GetStringLength()); return true;
+      case rapidjson::kNumberType:
+        if (v.IsDouble()) return false;
+        if (v.IsInt()) number(v.GetInt());
+        else if (v.IsUint()) number(v.GetUint());
+        else if (v.IsInt64()) number(v.GetInt64());
+        else number(v.GetUint64());
+        return true;
+      case rapidjson::kObjectType: {
+        put('{');
+        bool first = true;
+        for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+          if (!first) put(',');
+          first = false;
+          string(it->name.GetString(), it->name.GetStringLength());
+          put(':');
+          if (!value(it->value)) return false;
+        }
+        put('}');
+        return true;
+      }
+      case rapidjson::kArrayType: {
+        put('[');
+        bool first = true;
+        for (const Value& e : v.GetArray()) {
+          if (!first) put(',');
+          first = false;
+          if (!value(e)) return false;
+        }
+        put(']');
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::string buf_;
+  std::size_t len_ = 0;
+};
+
+// The element path an error names ("Patient.name[0].given"). Building it costs a string per
+// element, most of a resource's serialisation, so write_json first writes with NoPath and,
+// only when that fails, writes again with ElementPath to name the place.
+struct NoPath {
+  explicit NoPath(std::string_view = {}) {}
+  bool empty() const { return true; }
+  NoPath member(std::string_view) const { return NoPath(); }
+  NoPath index(size_t) const { return NoPath(); }
+  std::string text() const { return {}; }
+};
+
+struct ElementPath {
+  explicit ElementPath(std::string_view p = {}) : path(p) {}
+  bool empty() const { return path.empty(); }
+  ElementPath member(std::string_view name) const { return ElementPath(path + "." + std::string(name)); }
+  ElementPath index(size_t i) const { return ElementPath(path + "[" + std::to_string(i) + "]"); }
+  const std::string& text() const { return path; }
+  std::string path;
+};
+
 // Prints FHIR JSON driven by the model, so number-typed elements are printed as numbers.
-template <typename Writer>
+template <typename Writer, typename Path>
 class ModelWriter {
  public:
   ModelWriter(const Model& model, Writer& w) : model_(model), w_(w) {}
 
-  Status resource(const Value& v, const std::string& path) {
+  Status resource(const Value& v, const Path& path) {
     if (!v.IsObject()) return fail(Error::Code::kStructure, path, "a resource must be an object");
     auto rt = v.FindMember("resourceType");
     if (rt == v.MemberEnd() || !rt->value.IsString()) {
       return fail(Error::Code::kStructure, path, "resource has no resourceType");
     }
-    const TypeDef* type = model_.resource(rt->value.GetString());
+    const TypeDef* type = model_.resource(std::string_view(rt->value.GetString(), rt->value.GetStringLength()));
     if (!type) {
       return fail(Error::Code::kUnknownType, path,
                   "unknown resource type '" + std::string(rt->value.GetString()) + "'");
     }
-    return object(v, *type, path.empty() ? type->name : path, true);
+    return object(v, *type, path.empty() ? Path(type->name) : path, true);
   }
 
  private:
-  Err<Error> fail(Error::Code code, const std::string& path, std::string reason) {
-    return make_error(code, path, std::move(reason));
+  Err<Error> fail(Error::Code code, const Path& path, std::string reason) {
+    return make_error(code, path.text(), std::move(reason));
   }
 
-  Status object(const Value& v, const TypeDef& type, const std::string& path, bool is_resource) {
+  Status object(const Value& v, const TypeDef& type, const Path& path, bool is_resource) {
     if (!v.IsObject()) return fail(Error::Code::kStructure, path, "expected a JSON object");
     w_.StartObject();
     for (const auto& m : v.GetObject()) {
@@ -83,7 +222,7 @@ class ModelWriter {
       }
       bool underscore = !name.empty() && name[0] == '_';
       const TypeDef::Slot* slot = type.find(underscore ? name.substr(1) : name);
-      std::string child = path + "." + std::string(name);
+      const Path child = path.member(name);
       if (!slot || (underscore && !slot->type->is_primitive())) {
         return fail(Error::Code::kUnknownElement, child,
                     "unknown element '" + std::string(name) + "' in " + type.name);
@@ -92,8 +231,7 @@ class ModelWriter {
         if (!m.value.IsArray()) return fail(Error::Code::kStructure, child, "expected an array");
         w_.StartArray();
         for (rapidjson::SizeType i = 0; i < m.value.Size(); ++i) {
-          Status s = item(m.value[i], *slot->type, underscore,
-                          child + "[" + std::to_string(i) + "]", true);
+          Status s = item(m.value[i], *slot->type, underscore, child.index(i), true);
           if (!s) return err(s.error());
         }
         w_.EndArray();
@@ -106,8 +244,7 @@ class ModelWriter {
     return Status::Ok();
   }
 
-  Status item(const Value& v, const TypeDef& type, bool underscore, const std::string& path,
-              bool in_array) {
+  Status item(const Value& v, const TypeDef& type, bool underscore, const Path& path, bool in_array) {
     if (v.IsNull() && in_array && type.is_primitive()) {
       w_.Null();  // alignment placeholder in primitive arrays and their _ arrays
       return Status::Ok();
@@ -225,20 +362,37 @@ Result<rapidjson::Document> parse_json(std::string_view text) {
   return doc;
 }
 
-Result<std::string> write_json(const rapidjson::Value& resource, const Model& model,
-                               const JsonWriteOptions& options) {
+namespace {
+
+template <typename Path>
+Result<std::string> write_model_json(const rapidjson::Value& resource, const Model& model, bool pretty) {
   rapidjson::StringBuffer buf;
   Status s;
-  if (options.pretty) {
+  if (pretty) {
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
     w.SetIndent(' ', 2);
-    s = ModelWriter(model, w).resource(resource, "");
+    s = ModelWriter<decltype(w), Path>(model, w).resource(resource, Path());
   } else {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    s = ModelWriter(model, w).resource(resource, "");
+    s = ModelWriter<decltype(w), Path>(model, w).resource(resource, Path());
   }
   if (!s) return err(s.error());
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace
+
+Result<std::string> write_json(const rapidjson::Value& resource, const Model& model,
+                               const JsonWriteOptions& options) {
+  auto text = write_model_json<NoPath>(resource, model, options.pretty);
+  if (text) return text;
+  return write_model_json<ElementPath>(resource, model, options.pretty);  // to name the place
+}
+
+std::optional<std::string> write_compact_json(const rapidjson::Value& v) {
+  CompactWriter w;
+  if (!w.value(v)) return std::nullopt;
+  return w.take();
 }
 
 bool json_equivalent(const rapidjson::Value& a, const rapidjson::Value& b,

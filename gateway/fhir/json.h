@@ -17,6 +17,7 @@
 
 #include <rapidjson/document.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,13 @@ struct JsonWriteOptions {
 // boolean-typed element that is not a boolean). REQUIRES: `resource` outlives the call only.
 Result<std::string> write_json(const rapidjson::Value& resource, const Model& model,
                                const JsonWriteOptions& options = {});
+
+// The compact text rapidjson::Writer prints for `v` (the same bytes: members in order, strings
+// escaped as it escapes them), written faster: unescaped runs of a string are copied whole and
+// numbers formatted without a stream. nullopt when `v` holds a double, whose text is left to
+// rapidjson. Not FHIR-aware (numbers held as strings stay strings); for documents built as FHIR
+// JSON already, like the care→fhir Bundle.
+std::optional<std::string> write_compact_json(const rapidjson::Value& v);
 
 // Semantic equality of two FHIR JSON values: objects compare as unordered member sets, arrays in
 // order, numbers by their text whether held as numbers or as strings ("1.50" != "1.5"), and a

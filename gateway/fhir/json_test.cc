@@ -1,5 +1,8 @@
 #include "fhir/json.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "fhir/test_support.h"
 
 namespace midhurst::fhir {
@@ -65,6 +68,44 @@ TEST_CASE("json: narrative divs compare as XHTML") {
   auto c = parse_json(R"({"div":"<div xmlns='http://www.w3.org/1999/xhtml'><br/>a>c</div>"})");
   CHECK(json_equivalent(*a, *b));
   CHECK_FALSE(json_equivalent(*a, *c));
+}
+
+TEST_CASE("json: write_compact_json prints what rapidjson::Writer prints") {
+  auto rapidjson_text = [](const rapidjson::Value& v) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+  };
+  rapidjson::Document d;
+  auto& a = d.GetAllocator();
+  d.SetObject();
+  const std::string controls("a\x01\x1f\b\t\n\f\r\"\\/\x7f\0z", 14);
+  d.AddMember("controls", rapidjson::Value(controls.data(), static_cast<rapidjson::SizeType>(controls.size()), a), a);
+  d.AddMember("utf8", "Testpati\u00ebnt \u2014 \U0001F600", a);
+  rapidjson::Value quoted_key("key \"quoted\"\n", a);
+  d.AddMember(quoted_key, rapidjson::Value(true), a);
+  d.AddMember("no", false, a);
+  d.AddMember("nothing", rapidjson::Value(), a);
+  rapidjson::Value numbers(rapidjson::kArrayType);
+  numbers.PushBack(0, a).PushBack(-1, a).PushBack(2147483647, a).PushBack(4294967295u, a);
+  numbers.PushBack(static_cast<std::int64_t>(-9007199254740993LL), a).PushBack(static_cast<std::uint64_t>(18446744073709551615ULL), a);
+  d.AddMember("numbers", numbers, a);
+  rapidjson::Value nested(rapidjson::kObjectType);
+  nested.AddMember("empty", rapidjson::Value(rapidjson::kObjectType), a);
+  nested.AddMember("list", rapidjson::Value(rapidjson::kArrayType), a);
+  d.AddMember("nested", nested, a);
+  const auto ours = write_compact_json(d);
+  REQUIRE(ours);
+  CHECK(*ours == rapidjson_text(d));
+  CHECK(ours->find("\\u0001\\u001F\\b\\t\\n\\f\\r\\\"\\\\/\x7f\\u0000z") != std::string::npos);
+  // A whole resource, as parse_json holds it.
+  auto patient = parse_json(R"({"resourceType":"Patient","name":[{"family":"O'Brien","given":["Zo\u00eb"]}],"multipleBirthInteger":2,"active":true})");
+  REQUIRE(patient.ok());
+  CHECK(write_compact_json(*patient) == rapidjson_text(*patient));
+  // Doubles are left to rapidjson (its shortest round-trip text).
+  d.AddMember("double", 1.5, a);
+  CHECK_FALSE(write_compact_json(d).has_value());
 }
 
 }  // namespace

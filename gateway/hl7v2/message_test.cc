@@ -38,6 +38,44 @@ TEST_CASE("index: segments, fields, repetitions, components") {
   CHECK(m->encode() == kAdt);
 }
 
+TEST_CASE("Segment::at names what part() names level by level, in one pass") {
+  // Repetitions, components, sub-components, empty parts, an escape, MSH-1/MSH-2 and numbers
+  // past the end: at() must agree with field(f).part(r).part(c).part(s) on every one.
+  const std::string text = std::string(kAdt) + "ZX1|a~b^c&d&&e^~^^|&&~~|" + "\\T\\x^y||last\r";
+  auto m = Message::parse(text);
+  REQUIRE(m.ok());
+  std::size_t compared = 0;
+  for (std::size_t i = 0; i < m->segment_count(); ++i) {
+    const Segment seg = m->segment(i);
+    for (std::size_t f = 1; f <= seg.field_count() + 1; ++f)
+      for (std::size_t r = 0; r <= 4; ++r)
+        for (std::size_t c = 0; c <= 5; ++c)
+          for (std::size_t s = 0; s <= 4; ++s) {
+            Element want = seg.field(f);
+            if (want.present()) want = want.part(r);
+            if (c) {
+              want = want.part(c);
+              if (s) want = want.part(s);
+            }
+            const Element got = seg.at(f, r, c, s);
+            INFO(seg.id() << " f=" << f << " r=" << r << " c=" << c << " s=" << s);
+            REQUIRE(got.present() == want.present());
+            if (!want.present()) continue;
+            CHECK(got.raw() == want.raw());
+            CHECK(got.level() == want.level());
+            CHECK(got.size() == want.size());
+            CHECK(got.location() == want.location());
+            CHECK(got.text() == want.text());
+            ++compared;
+          }
+  }
+  CHECK(compared >= 400);  // every present element of the message, at every level
+  CHECK(m->segment(5).at(1, 2, 2, 4).raw() == "e");
+  CHECK(m->segment(5).at(1, 3, 2).present());  // "^^": an empty component, present
+  CHECK(m->segment(5).at(3, 1, 1, 0).raw() == "\\T\\x");
+  CHECK(m->segment(5).at(1, 4).present() == false);
+}
+
 TEST_CASE("set builds a message that re-parses") {
   Message m = Message::create();
   REQUIRE(m.set("MSH-9.1", "ACK").ok());

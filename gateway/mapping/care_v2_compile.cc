@@ -274,6 +274,22 @@ bool compile_care_v2_header(const JsonNode* message, const JsonNode* match, cons
       if (!v->is_string() || v->string.empty()) sink.at(*v, "'version' is the HL7 version (MSH-12), e.g. \"2.4\"");
       else out_message->version = v->string;
     }
+    if (const JsonNode* st = message->is_object() ? message->find("structure") : nullptr) {
+      static const std::regex segment_id(R"(^[A-Z][A-Z0-9]{2}$)");
+      if (!st->is_array() || st->items.empty()) {
+        sink.at(*st, "'structure' lists the message's segment ids in order, e.g. [\"RF1\", \"PRD\", \"PID\"]");
+      } else {
+        out_message->structure.clear();
+        for (const JsonNode& id : st->items) {
+          if (!id.is_string() || !std::regex_match(id.string, segment_id) || id.string == "MSH")
+            sink.at(id, "'structure' entries are segment ids other than MSH (three letters or digits: \"PID\")");
+          else if (std::find(out_message->structure.begin(), out_message->structure.end(), id.string) !=
+                   out_message->structure.end())
+            sink.at(id, "'structure' lists " + id.string + " twice");
+          else out_message->structure.push_back(id.string);
+        }
+      }
+    }
   } else if (out_message->type.empty()) {
     sink.at(sink.doc()->root, "a care→hl7v2 profile needs 'message': {\"type\": \"ADT^A31^ADT_A05\"}");
   }

@@ -279,6 +279,31 @@ std::string care_to_hl7_time(std::string_view t) {
   return out;
 }
 
+namespace {
+
+// Puts the segments after MSH in the order of `structure` (a stable sort: occurrences of a segment
+// keep their order, and so do segments it does not list, which follow the listed ones: Z-segments
+// written from a record's keys). The message is re-read from its segments, so its index stays
+// the library's own.
+Status<std::string> order_segments(hl7v2::Message& m, const std::vector<std::string>& structure) {
+  if (structure.empty() || m.segment_count() < 2) return Status<std::string>::Ok();
+  std::vector<std::pair<std::size_t, std::string_view>> rest;  // (rank, raw segment)
+  for (std::size_t i = 1; i < m.segment_count(); ++i) {
+    const hl7v2::Segment seg = m.segment(i);
+    const auto at = std::find(structure.begin(), structure.end(), seg.id());
+    rest.emplace_back(static_cast<std::size_t>(at - structure.begin()), seg.raw());
+  }
+  std::stable_sort(rest.begin(), rest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string bytes(m.segment(0).raw());
+  for (const auto& [rank, raw] : rest) (bytes += '\r') += raw;
+  auto reordered = hl7v2::Message::parse(std::move(bytes));
+  if (!reordered) return err("reordering the segments by the message structure: " + reordered.error().why);
+  m = std::move(*reordered);
+  return Status<std::string>::Ok();
+}
+
+}  // namespace
+
 Result<const Profile*, MappingIssue> select_care_v2_profile(const care::Record& record, const ProfileSet& set,
                                                             const std::string& name) {
   const Profile* best = nullptr;
@@ -331,6 +356,12 @@ Result<V2Build, MappingIssues> translate_to_hl7v2(const care::Record& record, co
   Build b(record, **p, out);
   b.rules();
   errors.insert(errors.end(), b.errors.begin(), b.errors.end());
+  if (auto ordered = order_segments(m, (*p)->v2_message.structure); !ordered) {
+    MappingIssue i;
+    i.issue.code = hl7v2::ErrorCode::kApplicationInternalError;
+    i.issue.why = ordered.error();
+    errors.push_back(std::move(i));
+  }
   if (!errors.empty()) return err(std::move(errors));
   return out;
 }

@@ -65,6 +65,10 @@ struct CareV2Rule {
 struct CareV2Message {
   std::string type;     // MSH-9, e.g. "ADT^A31^ADT_A05"
   std::string version = "2.5";  // MSH-12
+  // `structure`: the segment order of the message structure (REF_I12: RF1 PRD PID NK1 OBR OBX PV1
+  // NTE), so segments land where the standard puts them whatever order the rules (a base's, then
+  // an extension's) write them in. Empty: the order rules first write them.
+  std::vector<std::string> structure;
 };
 
 // Compiles one care→hl7v2 profile's rules; problems are appended to `errors`.

@@ -1,7 +1,10 @@
 // care→hl7v2 with the profiles in mappings/care-hl7v2/: which message a record becomes (ADT^A08
 // with an encounter, ADT^A31 without, REF^I12 for a referral, or the profile asked for), the PV1
 // written from the care Encounter and read back by the hl7v2→care profiles, Z-segment values
-// written where their keys say (and nowhere else), and the load-time checks of `targetFrom`.
+// written where their keys say (and nowhere else), the load-time checks of `targetFrom`, REF^I12
+// carrying the patient as A31 does (GP as PRD PP, NK1, the end-of-life OBX under an OBR) and the
+// message `structure` that orders segments.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +15,7 @@
 #include "hl7v2/message.h"
 #include "mapping/care_v2_engine.h"
 #include "mapping/engine.h"
+#include "mapping/fixtures.h"
 #include "mapping/test_support.h"
 
 using namespace midhurst;
@@ -234,4 +238,94 @@ TEST_CASE("care→hl7v2: a referral in a visit carries PV1-19, and reads back to
   REQUIRE(back.get<care::Referral>());
   REQUIRE(back.get<care::Referral>()->encounter);
   CHECK(*back.get<care::Referral>()->encounter == visit);
+}
+
+namespace {
+
+care::Record fixture_record(const std::string& name) {
+  auto r = record_from_json(read_file(std::string(MIDHURST_MAPPINGS_DIR) + "/care-hl7v2/fixtures/" + name));
+  REQUIRE(r.ok());
+  return *r;
+}
+
+std::vector<std::string> segment_ids(const hl7v2::Message& m) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < m.segment_count(); ++i) out.emplace_back(m.segment(i).id());
+  return out;
+}
+
+V2BuildOptions fixed_options() {
+  V2BuildOptions o;
+  o.sending_application = "HOSPICE";
+  o.sending_facility = "RYJ";
+  o.timestamp = "20261105101500+0000";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("care→hl7v2: REF^I12 carries what A31 carries of the patient: GP, next of kin, end-of-life items", "[care_v2]") {
+  const care::Record record = fixture_record("referral-eol-contacts-i12.care-in.json");
+  REQUIRE(record.get<care::Patient>()->registered_gp);
+  REQUIRE(record.get<care::Patient>()->contacts.size() >= 2);
+  REQUIRE(record.get<care::EndOfLifePlan>());
+
+  auto i12 = translate_to_hl7v2(record, *shipped_profiles(), fixed_options());
+  REQUIRE(i12.ok());
+  CHECK(i12->profile->name == "care-ref-i12");
+  // REF_I12 order (HL7 v2.4 ch. 11): RF1, PRD+, PID, NK1*, OBR + OBX*, PV1, NTE*; no EVN or PD1.
+  std::vector<std::string> ids = segment_ids(i12->message);
+  INFO(i12->message.encode('\n'));
+  std::vector<std::string> kinds;
+  for (const std::string& id : ids)
+    if (kinds.empty() || kinds.back() != id) kinds.push_back(id);
+  CHECK(kinds == std::vector<std::string>{"MSH", "RF1", "PRD", "PID", "NK1", "OBR", "OBX", "NTE"});
+  CHECK(std::count(ids.begin(), ids.end(), "PRD") == 4);  // RP, RT, the GP practice, the GP
+  CHECK(i12->message.text("PRD[3]-1.1") == "PP");
+  CHECK(i12->message.text("PRD[3]-7.1") == record.get<care::Patient>()->registered_gp->practice_ods);
+  CHECK(i12->message.text("PRD[4]-7") == record.get<care::Patient>()->registered_gp->gp_gmp + "^GMP");
+  CHECK(i12->message.text("OBR-4.3") == "MIDHURST-EOL");
+
+  // Read back, the patient and plan are those the same record gives through A31.
+  care::Record person = record;
+  person.erase(care::EntityType::kReferral);
+  auto a31 = translate_to_hl7v2(person, *shipped_profiles(), fixed_options());
+  REQUIRE(a31.ok());
+  CHECK(a31->profile->name == "care-adt-a31");
+  const care::Record via_i12 = read_v2(i12->message.encode('\r'));
+  const care::Record via_a31 = read_v2(a31->message.encode('\r'));
+  REQUIRE(via_i12.get<care::Patient>());
+  REQUIRE(via_i12.get<care::EndOfLifePlan>());
+  CHECK(care::to_json(*via_i12.get<care::Patient>()) == care::to_json(*via_a31.get<care::Patient>()));
+  CHECK(care::to_json(*via_i12.get<care::EndOfLifePlan>()) == care::to_json(*via_a31.get<care::EndOfLifePlan>()));
+  REQUIRE(via_i12.get<care::RelatedPerson>());
+  CHECK(care::to_json(*via_i12.get<care::RelatedPerson>()) == care::to_json(*via_a31.get<care::RelatedPerson>()));
+  CHECK(via_i12.get<care::Patient>()->registered_gp == record.get<care::Patient>()->registered_gp);
+}
+
+TEST_CASE("care→hl7v2: 'structure' orders the segments; unlisted ones follow; bad entries are refused", "[care_v2]") {
+  const std::string profile = R"({"name": "ordered", "version": "1", "direction": "care→hl7v2",
+ "message": {"type": "REF^I12^REF_I12", "structure": ["RF1", "PID", "NTE"]}, "match": {"path": "patient", "exists": true},
+ "rules": [{"id": "note", "value": "n", "target": "NTE-3"},
+           {"id": "extra", "value": "z", "target": "ZZ1-1"},
+           {"id": "family", "source": "patient.names[0].family", "target": "PID-5.1"},
+           {"id": "status", "value": "P", "target": "RF1-1"}]})";
+  auto set = load({{"ordered.json", profile}});
+  REQUIRE(set);
+  auto b = translate_to_hl7v2(patient_record(), *set);
+  REQUIRE(b.ok());
+  CHECK(segment_ids(b->message) == std::vector<std::string>{"MSH", "RF1", "PID", "NTE", "ZZ1"});
+  CHECK(b->message.text("PID-5.1") == "JONES");
+
+  LoadErrors errors;
+  const std::string bad = R"({"name": "bad", "version": "1", "direction": "care→hl7v2",
+ "message": {"type": "REF^I12^REF_I12", "structure": ["RF1", "pid", "RF1", "MSH"]}, "match": {"path": "patient", "exists": true},
+ "rules": []})";
+  CHECK_FALSE(load({{"bad.json", bad}}, &errors));
+  std::string all;
+  for (const auto& e : errors) all += e.to_string() + "\n";
+  INFO(all);
+  CHECK(errors.size() == 3);
+  CHECK(all.find("bad.json:2:") != std::string::npos);
+  CHECK(all.find("lists RF1 twice") != std::string::npos);
 }

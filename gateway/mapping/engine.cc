@@ -37,8 +37,10 @@ const std::string kProvenanceRule = "(provenance)";
 
 // One place a rule read, for the ledger.
 struct Read {
+  Read(const Cursor& c, const std::string* r) : at(c), rule(r) {}
   Cursor at;
   const std::string* rule;
+  std::uint32_t seq = 0;  // position before the ledger's sort (set there)
 };
 
 // Where a group's inner rules write: a lazily created target element.
@@ -63,10 +65,20 @@ bool text_present(const hl7v2::Element& e) {
   return e.present() && !e.empty() && !e.is_null();
 }
 
+// True iff some value of the field holds a byte ("^^~^" holds none): a field holds no field
+// separator, so every other byte of it is a value's.
+bool holds_text(const hl7v2::Element& field, const hl7v2::Delimiters& d) {
+  for (const char c : field.raw())
+    if (c != d.component && c != d.repetition && c != d.subcomponent) return true;
+  return false;
+}
+
 class Run {
  public:
   Run(const Profile& profile, const hl7v2::Message& m, Translation& out)
-      : profile_(profile), m_(m), ids_(m), out_(out) {}
+      : profile_(profile), m_(m), ids_(m), out_(out) {
+    reads_.reserve(256);  // a rich message records a few hundred reads: grown once, not eight times
+  }
 
   void rules() {
     Slot root;
@@ -106,10 +118,14 @@ class Run {
   void record_reads(const std::vector<Read>& r) { reads_.insert(reads_.end(), r.begin(), r.end()); }
 
   void ledger() {
-    // Group the reads by segment and field for the coverage checks below (stable: rule order).
-    std::stable_sort(reads_.begin(), reads_.end(), [](const Read& a, const Read& b) {
-      return std::tie(a.at.segment, a.at.field) < std::tie(b.at.segment, b.at.field);
+    // Group the reads by segment and field for the coverage checks below, keeping rule order
+    // within a field (the read's position breaks ties: a plain sort, no merge buffer).
+    for (std::size_t i = 0; i < reads_.size(); ++i) reads_[i].seq = static_cast<std::uint32_t>(i);
+    std::sort(reads_.begin(), reads_.end(), [](const Read& a, const Read& b) {
+      return std::tie(a.at.segment, a.at.field, a.seq) < std::tie(b.at.segment, b.at.field, b.seq);
     });
+    out_.ledger.entries.reserve(out_.ledger.entries.size() + m_.segment_count() * 8);
+    auto next_read = reads_.begin();  // fields are visited in the order the reads are sorted
     // Occurrence of each segment among those with its id, computed once (paths name them).
     std::vector<std::uint32_t> occurrence(m_.segment_count());
     std::vector<std::pair<std::string_view, std::uint32_t>> seen;
@@ -154,12 +170,24 @@ class Run {
         field_ignores.clear();
         for (const IgnoreEntry* ig : seg_ignores)
           if (ig->field == 0 || ig->field == f) field_ignores.push_back(ig);
-        auto lo = std::lower_bound(reads_.begin(), reads_.end(), std::make_pair(si, f),
-                                   [](const Read& r, const std::pair<std::size_t, std::uint32_t>& k) {
-                                     return std::make_pair(static_cast<std::size_t>(r.at.segment), r.at.field) < k;
-                                   });
+        while (next_read != reads_.end() &&
+               std::make_pair(static_cast<std::size_t>(next_read->at.segment), next_read->at.field) < std::make_pair(si, f))
+          ++next_read;
+        const auto lo = next_read;
         auto hi = lo;
         while (hi != reads_.end() && hi->at.segment == si && hi->at.field == f) ++hi;
+        // A field no rule read is unread, or ignored when an entry names the whole field, as
+        // soon as it holds any text: no need to walk its parts (most populated fields of a rich
+        // feed are such). Entries naming components need the walk below.
+        const bool whole_ignored = std::any_of(field_ignores.begin(), field_ignores.end(),
+                                               [](const IgnoreEntry* ig) { return ig->component == 0; });
+        if (lo == hi && (field_ignores.empty() || whole_ignored)) {
+          if (holds_text(field, m_.delimiters()))
+            out_.ledger.entries.push_back(LedgerEntry{name(si, f, 1, 0, 0),
+                                                      whole_ignored ? LedgerEntry::Status::kIgnored : LedgerEntry::Status::kUnread,
+                                                      {}, {}});
+          continue;
+        }
         LedgerEntry entry{name(si, f, 1, 0, 0), LedgerEntry::Status::kUnread, {}, {}};
         listed.clear();
         bool any_mapped = false, all_ignored = true, any_value = false;
@@ -346,8 +374,11 @@ class Run {
         const hl7v2::Element e = at.element(m_);
         if (!text_present(e)) return;
         reads.push_back({at, &r.id});
+        // The text as read is kept beside the value only where a ConceptMap may turn the value
+        // into a Coding (CodeableConcept.originalText): the one place it is used.
         std::string text = e.text();
-        items.push_back(Item{text, std::move(text), at});
+        std::string original = r.concept_map ? text : std::string();
+        items.push_back(Item{std::move(text), std::move(original), at});
       });
     } else if (r.value) {
       items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.value), "", ctx});
@@ -376,7 +407,7 @@ class Run {
       if (r.concept_map) {
         std::vector<Item> mapped;
         for (Item& item : items) {
-          const std::string code = std::get<std::string>(item.value);
+          const std::string code = std::move(std::get<std::string>(item.value));  // replaced below
           ConceptMap::Translation t = r.concept_map->translate(code);
           if (t.kind == ConceptMap::Translation::Kind::kUnmapped && r.unmapped == Rule::Unmapped::kKeep) {
             t.kind = ConceptMap::Translation::Kind::kUnmappedProvided;

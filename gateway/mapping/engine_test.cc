@@ -128,6 +128,31 @@ TEST_CASE("the field ledger says of every populated field: mapped, ignored or un
   CHECK(entry("MSH-1") == nullptr);  // the delimiters are not data
 }
 
+TEST_CASE("the ledger skips fields of delimiters only and tells whole-field ignores from component ones",
+          "[engine]") {
+  // PV1-19 holds only its 4th component, which adt-patient ignores ("PV1-19.4"); PV1-1 is ignored
+  // whole ("PV1-1"); AL1 is read by no rule: AL1-1 and AL1-4 hold only delimiters.
+  const std::string text = replace(kAdmit, "PV1|1|I|RCB^OBS1^BAY2-6^RCB55\r",
+                                   "PV1|1|I|RCB^OBS1^BAY2-6^RCB55||||||||||||||||^^^V1\rAL1|^^~^|x||^\r");
+  const Translation t = translate(*shipped_profiles(), msg(text));
+  auto entry = [&](const std::string& f) -> const LedgerEntry* {
+    for (const LedgerEntry& e : t.ledger.entries)
+      if (e.field == f) return &e;
+    return nullptr;
+  };
+  CHECK(entry("AL1-1") == nullptr);
+  CHECK(entry("AL1-4") == nullptr);
+  REQUIRE(entry("AL1-2"));
+  CHECK(entry("AL1-2")->status == LedgerEntry::Status::kUnread);
+  CHECK(entry("AL1-2")->rules.empty());
+  CHECK(entry("AL1-2")->unread.empty());
+  REQUIRE(entry("PV1-1"));
+  CHECK(entry("PV1-1")->status == LedgerEntry::Status::kIgnored);
+  REQUIRE(entry("PV1-19"));
+  CHECK(entry("PV1-19")->status == LedgerEntry::Status::kIgnored);
+  CHECK(t.ledger.fields(LedgerEntry::Status::kUnread) == std::vector<std::string>{"AL1-2"});
+}
+
 TEST_CASE("match rules select the profile; a site overlay beats its base", "[engine]") {
   const std::string site =
       "{\"name\": \"site-rx1\", \"version\": \"1\", \"direction\": \"hl7v2→care\", \"extends\": \"base\",\n"

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "care/codes.h"
 #include "care/json.h"
 #include "mapping/fhir_read_path.h"
 
@@ -120,6 +121,19 @@ class Run {
     prov.message_type = bundle_type.empty() ? type : type + " " + bundle_type;
     prov.received_at = o.received_at.empty() ? now_utc() : o.received_at;
     prov.journal_id = o.journal_id;
+    // The sender: what the input's own Provenance said (its agent, read by the profile's rules),
+    // else the system its meta.source names, else what the caller knows of the client.
+    auto meta_source = [](const rapidjson::Value& resource) {
+      const auto meta = resource.FindMember("meta");
+      return meta == resource.MemberEnd() ? std::string() : member_text(meta->value, "source");
+    };
+    if (prov.sender.application.empty() && input_.IsObject()) prov.sender.application = meta_source(input_);
+    for (const Resource& r : resources_) {  // a Bundle without one: the first entry that names it
+      if (!prov.sender.application.empty()) break;
+      prov.sender.application = meta_source(*r.json);
+    }
+    if (prov.sender.application.empty()) prov.sender.application = o.sender.application;
+    if (prov.sender.organization_ods.empty()) prov.sender.organization_ods = o.sender.organization_ods;
     if (p) prov.profile = care::ProfileRef{p->name, p->version};
   }
 
@@ -508,6 +522,19 @@ class Run {
     return std::find(r.reference_types.begin(), r.reference_types.end(), type) != r.reference_types.end();
   }
 
+  // A FHIR Identifier's system and value, and its assigner when that is named by ODS code (as
+  // care→fhir writes an MRN's or a merged record's issuing trust).
+  static care::Identifier identifier_of(const rapidjson::Value& x) {
+    care::Identifier out{member_text(x, "system"), member_text(x, "value"), "", "", {}};
+    if (!x.IsObject()) return out;
+    const auto a = x.FindMember("assigner");
+    if (a == x.MemberEnd() || !a->value.IsObject()) return out;
+    const auto ai = a->value.FindMember("identifier");
+    if (ai != a->value.MemberEnd() && member_text(ai->value, "system") == care::codes::kOdsOrganization)
+      out.assigner_ods = member_text(ai->value, "value");
+    return out;
+  }
+
   // A FHIR Reference: its identifier, or the one of the resource it points at (in the Bundle, or
   // named by a conditional reference).
   bool reference(const FhirCareRule& r, const FhirValue& v, Slot& slot, bool reject) {
@@ -517,21 +544,26 @@ class Run {
     std::string id;
     if (const auto i = v.value->IsObject() ? v.value->FindMember("identifier") : v.value->MemberEnd();
         v.value->IsObject() && i != v.value->MemberEnd())
-      ids.push_back(care::Identifier{member_text(i->value, "system"), member_text(i->value, "value"), "", "", {}});
+      ids.push_back(identifier_of(i->value));
     if (!reference.empty()) {
       if (const std::size_t q = reference.find("?identifier="); q != std::string::npos) {
         if (type.empty()) type = reference.substr(0, q);
         const std::string token = reference.substr(q + 12);
         const std::size_t bar = token.find('|');
-        if (bar != std::string::npos) ids.push_back(care::Identifier{token.substr(0, bar), token.substr(bar + 1), "", "", {}});
+        if (bar != std::string::npos) {
+          care::Identifier from_url{token.substr(0, bar), token.substr(bar + 1), "", "", {}};
+          // The same identifier written out beside the conditional form may name its assigner.
+          for (const care::Identifier& given : ids)
+            if (given.system == from_url.system && given.value == from_url.value) from_url.assigner_ods = given.assigner_ods;
+          ids.push_back(std::move(from_url));
+        }
       } else if (auto it = by_url_.find(reference); it != by_url_.end()) {
         const rapidjson::Value& target = *it->second;
         if (type.empty()) type = member_text(target, "resourceType");
         if (id.empty()) id = member_text(target, "id");
         const auto is = target.FindMember("identifier");
         if (is != target.MemberEnd() && is->value.IsArray())
-          for (const auto& x : is->value.GetArray())
-            ids.push_back(care::Identifier{member_text(x, "system"), member_text(x, "value"), "", "", {}});
+          for (const auto& x : is->value.GetArray()) ids.push_back(identifier_of(x));
       } else if (const std::size_t slash = reference.rfind('/'); slash != std::string::npos && !reference.starts_with("urn:")) {
         const std::size_t start = reference.rfind('/', slash - 1);
         if (type.empty()) type = reference.substr(start == std::string::npos ? 0 : start + 1, slash - (start == std::string::npos ? 0 : start + 1));

@@ -19,7 +19,9 @@
 //     failures leave that field out with a warning. Issues carry the FHIR location
 //     (Bundle.entry[1].resource.identifier[0].value) and the care path.
 //  5. Provenance: format fhir, the Bundle's (or resource's) id as message id, its type, the
-//     profile, the received time. The ledger: every primitive value of the input as mapped (by
+//     profile, the received time, and the sender: what the profile's rules read (the default
+//     profile reads an input Provenance's agent), else the input's meta.source as the
+//     application, else options.sender, field by field. The ledger: every primitive value of the input as mapped (by
 //     which rules), ignored (the profile's `ignore`: element paths such as "Patient.text") or
 //     unread; the Bundle's own structure (type, fullUrl, request) is the engine's "(bundle)".
 //
@@ -30,6 +32,7 @@
 
 #include <rapidjson/document.h>
 
+#include "care/types.h"
 #include "mapping/engine.h"
 #include "mapping/profile.h"
 
@@ -39,6 +42,9 @@ struct FhirCareOptions {
   std::string profile;      // only this fhir→care profile ("" = every applicable one)
   std::string received_at;  // dateTime with offset for Provenance; "" = now (UTC)
   std::string journal_id;
+  // The client that sent the input, as far as the caller knows it (an authenticated system, the
+  // operator's --sender): Provenance.sender where the input says nothing of its own sender.
+  care::SourceSystem sender;
 };
 
 Translation translate_from_fhir(const ProfileSet& set, const rapidjson::Value& input,

@@ -1,7 +1,7 @@
 // fhir→care and care→hl7v2: the loader's checks with file:line:column, the engines on small
 // inputs (a bad NHS number rejects with its FHIR location; references resolve inside a Bundle;
-// values are escaped by the HL7v2 library), the time conversion, and every fixture of both
-// directions through the fixture runner.
+// values are escaped by the HL7v2 library), the time conversion, the Provenance sender (input
+// Provenance, meta.source, caller), and every fixture of both directions through the fixture runner.
 #include <cstdlib>
 #include <sstream>
 
@@ -50,7 +50,7 @@ Translation from_fhir(const ProfileSet& set, const char* json) {
   rapidjson::Document d;
   d.Parse(json);
   REQUIRE(!d.HasParseError());
-  return translate_from_fhir(set, d, {"", "2026-01-01T00:00:00+00:00", ""});
+  return translate_from_fhir(set, d, {"", "2026-01-01T00:00:00+00:00", "", {}});
 }
 
 }  // namespace
@@ -251,4 +251,75 @@ TEST_CASE("fhir→care and care→hl7v2 fixtures pass", "[fhir_care][care_v2][fi
     CHECK(results.size() >= 2);
     for (const auto& r : results) CHECK(r.passed);
   }
+}
+
+TEST_CASE("fhir→care: the sender comes from the input's Provenance, else meta.source, else the caller", "[fhir_care]") {
+  const char* with_provenance = R"({"resourceType": "Bundle", "type": "transaction", "entry": [
+    {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient",
+      "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9449305552"}]}},
+    {"fullUrl": "urn:uuid:v", "resource": {"resourceType": "Provenance", "target": [{"reference": "urn:uuid:p"}],
+      "recorded": "2026-11-01T10:00:00+00:00",
+      "agent": [{"who": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RYJ"},
+                         "display": "HOSPICE-EPR"}}]}}]})";
+  FhirCareOptions caller{"", "2026-01-01T00:00:00+00:00", "", care::SourceSystem{"CLIENT-APP", "X99"}};
+  auto run = [&](const char* json, const FhirCareOptions& o) {
+    rapidjson::Document d;
+    d.Parse(json);
+    REQUIRE(!d.HasParseError());
+    Translation t = translate_from_fhir(*shipped_profiles(), d, o);
+    CHECK(t.accepted);
+    REQUIRE(t.record.get<care::Provenance>());
+    return t.record.get<care::Provenance>()->sender;
+  };
+  // The input's own Provenance wins over what the caller says.
+  CHECK(run(with_provenance, caller) == care::SourceSystem{"HOSPICE-EPR", "RYJ"});
+
+  // onBehalfOf names the organisation when the agent is a device or a person.
+  const char* on_behalf = R"({"resourceType": "Bundle", "type": "collection", "entry": [
+    {"resource": {"resourceType": "Provenance", "target": [{"reference": "Patient/1"}], "recorded": "2026-11-01T10:00:00+00:00",
+      "agent": [{"who": {"reference": "Device/1", "display": "EMIS Web"},
+                 "onBehalfOf": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y06601"}}}]}}]})";
+  CHECK(run(on_behalf, {}) == care::SourceSystem{"EMIS Web", "Y06601"});
+
+  // No Provenance: meta.source names the system; the caller fills the organisation.
+  const char* meta_source = R"({"resourceType": "Patient", "meta": {"source": "https://hospice.example/fhir"},
+    "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9449305552"}]})";
+  CHECK(run(meta_source, caller) == care::SourceSystem{"https://hospice.example/fhir", "X99"});
+
+  // Nothing in the input: the caller's sender; nothing known at all: none.
+  const char* bare = R"({"resourceType": "Patient", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9449305552"}]})";
+  CHECK(run(bare, caller) == caller.sender);
+  CHECK(run(bare, {}) == care::SourceSystem{});
+}
+
+TEST_CASE("fhir→care: a reference's identifier keeps its assigner; a dated activity keeps its date", "[fhir_care]") {
+  rapidjson::Document d;
+  d.Parse(R"({"resourceType": "Bundle", "type": "collection", "entry": [
+    {"resource": {"resourceType": "Patient",
+      "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9449305552"}],
+      "link": [{"type": "replaces", "other": {"reference": "Patient?identifier=https://fhir.rcb.nhs.uk/Id/mrn|512",
+        "identifier": {"system": "https://fhir.rcb.nhs.uk/Id/mrn", "value": "512",
+                       "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RCB"}}}}}]}},
+    {"resource": {"resourceType": "CarePlan", "status": "active", "intent": "plan", "created": "2026-10-01",
+      "meta": {"profile": ["https://fhir.midhurst.example/StructureDefinition/Midhurst-EoL-CarePlan"]},
+      "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "861411000000103"}]}],
+      "subject": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9449305552"}},
+      "activity": [{"detail": {"status": "completed", "scheduledPeriod": {"start": "2026-10-30T09:00:00+00:00"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "376201000000102"}]}}}]}}]})");
+  REQUIRE(!d.HasParseError());
+  const Translation t = translate_from_fhir(*shipped_profiles(), d, {"", "2026-01-01T00:00:00+00:00", "", {}});
+  std::string issues;
+  for (const MappingIssue& i : t.issues) issues += i.to_string() + "\n";
+  INFO(issues);
+  CHECK(t.accepted);
+  const care::Patient* p = t.record.get<care::Patient>();
+  REQUIRE(p);
+  REQUIRE(p->replaces.size() == 1);
+  REQUIRE(p->replaces[0].identifier);
+  CHECK(p->replaces[0].identifier->value == "512");
+  CHECK(p->replaces[0].identifier->assigner_ods == "RCB");
+  const care::EndOfLifePlan* plan = t.record.get<care::EndOfLifePlan>();
+  REQUIRE(plan);
+  REQUIRE(plan->anticipatory_medicines);
+  CHECK(plan->anticipatory_medicines->date == "2026-10-30");
 }

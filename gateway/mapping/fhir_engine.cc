@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "fhir/bundle.h"
+#include "fhir/json.h"
 #include "mapping/fhir_render_core.h"
 
 namespace midhurst::mapping {
@@ -31,11 +32,19 @@ std::string name_uuid(std::string_view name) {
   std::uint64_t hi = fnv(0xcbf29ce484222325ULL), lo = fnv(0x84222325cbf29ce4ULL ^ hi);
   hi = (hi & ~0xF000ULL) | 0x8000ULL;                   // version 8
   lo = (lo & ~(0xC000ULL << 48)) | (0x8000ULL << 48);   // variant 10
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "urn:uuid:%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  return buf;
+  // urn:uuid:8-4-4-4-12 lowercase hex digits: hi gives the first 16, lo the last 16.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+  std::size_t at = out.size();
+  auto put = [&](std::uint64_t v, int digits) {
+    for (int i = 0; i < digits; ++i, v >>= 4) {
+      if (out[--at] == '-') --at;
+      out[at] = kHex[v & 0xF];
+    }
+  };
+  put(lo, 16);
+  put(hi, 16);
+  return out;
 }
 
 MappingIssue message_issue(hl7v2::ErrorCode code, std::string why) {
@@ -46,48 +55,63 @@ MappingIssue message_issue(hl7v2::ErrorCode code, std::string why) {
   return mi;
 }
 
-// Appends a ledger entry for every populated scalar under `obj` (`rendered` sorted); `header_end` > obj skips the
-// fields stored inside the entity header (care::Entity) at the root.
-void walk_ledger(const care::StructInfo& info, const void* obj, std::string& path, const char* header_end,
+// Appends a ledger entry for every populated scalar under `obj` (`rendered` sorted), its steps
+// under `parent`; `header_end` > obj skips the fields stored inside the entity header
+// (care::Entity) at the root.
+void walk_ledger(const care::StructInfo& info, const void* obj, std::uint32_t parent, const char* header_end,
                  const std::vector<const void*>& rendered, const std::vector<const void*>& whole, bool covered,
                  FhirLedger& out) {
   for (const care::FieldInfo& f : info.fields) {
     if (!f.present(obj)) continue;
     const std::size_t n = f.count(obj);
-    const std::size_t base = path.size();
     for (std::size_t i = 0; i < n; ++i) {
       const void* e = f.element(obj, i);
       if (header_end && static_cast<const char*>(e) >= static_cast<const char*>(obj) &&
           static_cast<const char*>(e) < header_end)
         break;
-      path.append(".").append(f.name);
-      if (f.shape == care::Shape::kList) path.append("[").append(std::to_string(i)).append("]");
+      FhirLedgerStep step;
+      step.parent = parent;
+      step.name = f.name;
+      if (f.shape == care::Shape::kList) step.index = static_cast<std::uint32_t>(i);
+      const auto at = static_cast<std::uint32_t>(out.steps.size());
+      out.steps.push_back(step);
       // A struct rendered as a whole (a care Reference) covers every value inside it.
       if (f.kind == care::Kind::kStruct) {
         const bool all = covered || std::binary_search(whole.begin(), whole.end(), e);
-        walk_ledger(*f.struct_info(), e, path, nullptr, rendered, whole, all, out);
+        walk_ledger(*f.struct_info(), e, at, nullptr, rendered, whole, all, out);
       } else {
         const bool done = covered || std::binary_search(rendered.begin(), rendered.end(), e);
-        out.entries.push_back({path, done});
+        out.entries.push_back({at, done});
       }
-      path.resize(base);
     }
   }
 }
 
 }  // namespace
 
+std::string FhirLedger::path(const FhirLedgerEntry& e) const {
+  std::vector<const FhirLedgerStep*> chain;
+  for (std::uint32_t i = e.step; i != FhirLedgerStep::kRoot; i = steps[i].parent) chain.push_back(&steps[i]);
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    if (it != chain.rbegin()) out += '.';
+    out += (*it)->name;
+    if ((*it)->index != FhirLedgerStep::kNoIndex) out.append("[").append(std::to_string((*it)->index)).append("]");
+  }
+  return out;
+}
+
 std::vector<std::string> FhirLedger::fields(bool rendered) const {
   std::vector<std::string> out;
   for (const FhirLedgerEntry& e : entries)
-    if (e.rendered == rendered) out.push_back(e.path);
+    if (e.rendered == rendered) out.push_back(path(e));
   return out;
 }
 
 void FhirLedger::to_json_value(rapidjson::Value& out, rapidjson::Document::AllocatorType& a) const {
   out.SetObject();
   Value yes(rapidjson::kArrayType), no(rapidjson::kArrayType);
-  for (const FhirLedgerEntry& e : entries) (e.rendered ? yes : no).PushBack(str(e.path, a), a);
+  for (const FhirLedgerEntry& e : entries) (e.rendered ? yes : no).PushBack(str(path(e), a), a);
   out.AddMember("rendered", yes, a);
   out.AddMember("notRendered", no, a);
 }
@@ -100,14 +124,19 @@ FhirLedger fhir_ledger(const care::Record& record, std::vector<const void*> rend
   for (const care::EntityInfo& e : care::entities()) {
     const void* obj = record.find(e.type);
     if (!obj) continue;
-    std::string path(e.path_name);
-    walk_ledger(e.info(), obj, path, static_cast<const char*>(obj) + sizeof(care::Entity), rendered, rendered_whole,
-                false, out);
+    FhirLedgerStep root;
+    root.name = e.path_name;
+    out.steps.push_back(root);
+    walk_ledger(e.info(), obj, static_cast<std::uint32_t>(out.steps.size() - 1),
+                static_cast<const char*>(obj) + sizeof(care::Entity), rendered, rendered_whole, false, out);
   }
   return out;
 }
 
 std::string FhirTranslation::to_json(bool pretty) const {
+  if (!pretty) {
+    if (auto text = fhir::write_compact_json(bundle)) return std::move(*text);
+  }
   rapidjson::StringBuffer buf;
   if (pretty) {
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
@@ -132,8 +161,9 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
   fhir::BundleBuilder builder(fhir::BundleType::kTransaction);
   if (!options.bundle_id.empty()) builder.id(options.bundle_id);
   if (!options.timestamp.empty()) builder.timestamp(options.timestamp);
-  rapidjson::Document scratch;  // resources are built here; the builder copies them
-  Alloc& a = scratch.GetAllocator();
+  // Resources are built in the Bundle's own allocator and moved in, not copied (a resource left
+  // out only leaves its bytes in the Bundle's pool).
+  Alloc& a = builder.allocator();
   const std::vector<std::string> entity_resource = render::entity_resource_types(chosen);
   std::vector<std::string> full_urls;  // of the resources emitted so far ("@referencedBy")
   std::vector<const void*> read, read_whole;  // care values some rule rendered (the ledger)
@@ -151,7 +181,7 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
     const void* entity = record.find(r.source->info().entity->type);
     if (!entity) return;
     std::size_t run = 0;
-    r.source->for_each(entity, r.source->info().entity->info(), [&](const care::ValueRef& v) {
+    r.source->visit(entity, r.source->info().entity->info(), [&](const care::ValueRef& v) {
       const care::StructInfo& info = *v.struct_info;
       if (r.when && !render::holds(*r.when, v.ptr, info)) return;
       Value res(rapidjson::kObjectType);
@@ -180,9 +210,9 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
       const auto et = static_cast<std::size_t>(r.source->info().entity->type);
       if (r.served && render::renders_whole_entity(r) && entity_urls[et].empty() && entity_resource[et] == r.resource_type)
         entity_urls[et] = full_url;
-      if (value.empty()) builder.add_create(res, full_url);
-      else if (r.conditional_update) builder.add_conditional_update(res, full_url, system, value);
-      else builder.add_conditional_create(res, full_url, system, value);
+      if (value.empty()) builder.add_create(std::move(res), full_url);
+      else if (r.conditional_update) builder.add_conditional_update(std::move(res), full_url, system, value);
+      else builder.add_conditional_create(std::move(res), full_url, system, value);
     });
   };
   // Resources that cite the others ("@referencedBy", a Provenance's targets) come last.

@@ -34,7 +34,9 @@
 // Thread-safety: reads the ProfileSet and the Record only; call from many threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -57,13 +59,25 @@ struct FhirTranslateOptions {
 // its path with list indexes, e.g. "endOfLifePlan.wishes[1].text"; entity headers -- id, version,
 // lastUpdated, provenance -- are not listed) and whether some rule rendered it. "Not rendered"
 // means no rule read it, or the rules that read it wrote nothing (a code outside its ConceptMap).
+// Entries are kept as path steps (a field name and list index under a parent step, names from the
+// static care registry), so no path text is built unless the ledger is read.
+struct FhirLedgerStep {
+  static constexpr std::uint32_t kRoot = UINT32_MAX, kNoIndex = UINT32_MAX;
+  std::uint32_t parent = kRoot;    // index in FhirLedger::steps; kRoot for an entity
+  std::uint32_t index = kNoIndex;  // list position ("[n]"); kNoIndex for a single value
+  std::string_view name;           // "patient", "names", "given"
+};
+
 struct FhirLedgerEntry {
-  std::string path;
+  std::uint32_t step = 0;  // the value's last step in FhirLedger::steps
   bool rendered = false;
 };
 
 struct FhirLedger {
+  std::vector<FhirLedgerStep> steps;
   std::vector<FhirLedgerEntry> entries;  // in record order
+  // "endOfLifePlan.wishes[1].text"
+  std::string path(const FhirLedgerEntry& e) const;
   // The paths rendered (true) or not (false).
   std::vector<std::string> fields(bool rendered) const;
   // {"rendered": [paths], "notRendered": [paths]}

@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 
 #include "care/json.h"
+#include "fhir/json.h"
 #include "care/record.h"
 #include "mapping/fhir_render_core.h"
 
@@ -54,6 +55,9 @@ bool is_fhir_id(std::string_view id) {
 }
 
 std::string RenderedResource::to_json(bool pretty) const {
+  if (!pretty) {
+    if (auto text = fhir::write_compact_json(json)) return std::move(*text);
+  }
   rapidjson::StringBuffer buf;
   if (pretty) {
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
@@ -171,7 +175,7 @@ Result<RenderResult, MappingIssues> FhirRenderer::render_entity(care::EntityType
     if (!options.resource_type.empty() && s.resource_type != options.resource_type) continue;
     const CareFhirRule& r = *s.rule;
     std::size_t position = 0;  // of the value among all the source reaches, filtered or not
-    r.source->for_each(entity, r.source->info().entity->info(), [&](const care::ValueRef& v) {
+    r.source->visit(entity, r.source->info().entity->info(), [&](const care::ValueRef& v) {
       const std::size_t item = s.per_item ? ++position : 0;
       std::string id = s.primary ? header->id : header->id + "-" + s.rule_id;
       if (item) id += "-" + std::to_string(item);

@@ -20,6 +20,47 @@ std::string text_of(const care::Scalar& v) {
   return std::to_string(std::get<std::int64_t>(v));
 }
 
+// Where ":00" seconds go in a care dateTime that stops at hh:mm (FHIR needs seconds), or npos.
+std::size_t missing_seconds_at(std::string_view v) {
+  const std::size_t t = v.find('T');
+  if (t == std::string_view::npos || v.size() < t + 6) return std::string_view::npos;
+  if (v.size() > t + 6 && v[t + 6] == ':') return std::string_view::npos;
+  return t + 6;
+}
+
+ValueView view_of_scalar(const care::Scalar& v) {
+  ValueView out;
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    out.text = *s;
+  } else if (const auto* b = std::get_if<bool>(&v)) {
+    out.kind = ValueView::Kind::kBoolean;
+    out.boolean = *b;
+  } else {
+    out.kind = ValueView::Kind::kInteger;
+    out.integer = std::get<std::int64_t>(v);
+  }
+  return out;
+}
+
+ValueView view_of_item(const Item& item) {
+  if (const auto* c = std::get_if<care::Coding>(&item.value)) {
+    ValueView out;
+    out.kind = ValueView::Kind::kCoding;
+    out.coding = c;
+    return out;
+  }
+  if (const auto* s = std::get_if<std::string>(&item.value)) return ValueView{ValueView::Kind::kText, *s, false, 0, nullptr};
+  if (const auto* b = std::get_if<bool>(&item.value)) return ValueView{ValueView::Kind::kBoolean, {}, *b, 0, nullptr};
+  return ValueView{ValueView::Kind::kInteger, {}, false, std::get<std::int64_t>(item.value), nullptr};
+}
+
+ValueView view_of_coding(const care::Coding& c) {
+  ValueView out;
+  out.kind = ValueView::Kind::kCoding;
+  out.coding = &c;
+  return out;
+}
+
 // Merges `from` into `into`: absent members are added, arrays appended, objects merged. False
 // when a primitive is already set to something else (the existing value is kept).
 bool merge(Value& into, Value& from, Alloc& a) {
@@ -49,11 +90,13 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a) {
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const FhirPath::Step& step = steps[i];
     const bool last = i + 1 == steps.size();
-    auto it = cur->FindMember(step.name.c_str());
+    // By a name Value: its length is known, where the const char* lookup measures it each time.
+    const Value name(rapidjson::StringRef(step.name.data(), static_cast<rapidjson::SizeType>(step.name.size())));
+    auto it = cur->FindMember(name);
     if (step.element->repeats) {
       if (it == cur->MemberEnd()) {
         cur->AddMember(str(step.name, a), Value(rapidjson::kArrayType), a);
-        it = cur->FindMember(step.name.c_str());
+        it = cur->FindMember(name);
       }
       Value& arr = it->value;
       if (step.select == FhirPath::Step::Select::kAppend) {
@@ -87,7 +130,7 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a) {
     } else {
       if (it == cur->MemberEnd()) {
         cur->AddMember(str(step.name, a), Value(rapidjson::kObjectType), a);
-        it = cur->FindMember(step.name.c_str());
+        it = cur->FindMember(name);
       }
       cur = &it->value;
     }
@@ -127,7 +170,7 @@ std::vector<std::string> entity_resource_types(const std::vector<const Profile*>
 
 std::string first_text(const care::CompiledPath& p, const void* obj, const care::StructInfo& info) {
   std::string out;
-  p.for_each(obj, info, [&](const care::ValueRef& r) {
+  p.visit(obj, info, [&](const care::ValueRef& r) {
     if (!out.empty()) return;
     if (auto v = care::read_scalar(r)) out = text_of(*v);
   });
@@ -144,26 +187,62 @@ bool holds(const CareCondition& c, const void* obj, const care::StructInfo& info
     default: break;
   }
   bool any = false;
-  c.path->for_each(obj, info, [&](const care::ValueRef& r) {
+  c.path->visit(obj, info, [&](const care::ValueRef& r) {
     if (r.kind == care::Kind::kStruct) {
       any = any || c.op == CareCondition::Op::kExists;
       return;
     }
-    const auto v = care::read_scalar(r);
+    const auto v = view_of(r);
     if (!v) return;
-    if (c.op == CareCondition::Op::kExists) any = true;
-    else if (std::find(c.values.begin(), c.values.end(), text_of(*v)) != c.values.end()) any = true;
+    if (c.op == CareCondition::Op::kExists) {
+      any = true;
+      return;
+    }
+    std::string number;  // integers compare as decimal text
+    std::string_view text = v->text;
+    if (v->kind == ValueView::Kind::kBoolean) text = v->boolean ? "true" : "false";
+    else if (v->kind == ValueView::Kind::kInteger) text = number = std::to_string(v->integer);
+    if (std::find(c.values.begin(), c.values.end(), text) != c.values.end()) any = true;
   });
   return c.op == CareCondition::Op::kExists ? any == c.exists : any;
 }
 
 // FHIR dateTime/instant: a time needs seconds; the care model keeps hh:mm when that is all the
 // source sent, so ":00" is added (the offset and the date precision are kept as they are).
-std::string fhir_date_time(const std::string& v) {
-  const std::size_t t = v.find('T');
-  if (t == std::string::npos || v.size() < t + 6) return v;
-  if (v.size() > t + 6 && v[t + 6] == ':') return v;
-  return v.substr(0, t + 6) + ":00" + v.substr(t + 6);
+std::string fhir_date_time(std::string_view v) {
+  const std::size_t at = missing_seconds_at(v);
+  if (at == std::string_view::npos) return std::string(v);
+  std::string out;
+  out.reserve(v.size() + 3);
+  out.append(v.substr(0, at)).append(":00").append(v.substr(at));
+  return out;
+}
+
+std::optional<ValueView> view_of(const care::ValueRef& ref) {
+  ValueView out;
+  switch (ref.kind) {
+    case care::Kind::kString:
+    case care::Kind::kDate:
+    case care::Kind::kDateTime: {
+      const auto& s = *static_cast<const std::string*>(ref.ptr);
+      if (s.empty()) return std::nullopt;
+      out.text = s;
+      return out;
+    }
+    case care::Kind::kBoolean:
+      out.kind = ValueView::Kind::kBoolean;
+      out.boolean = *static_cast<const bool*>(ref.ptr);
+      return out;
+    case care::Kind::kInteger:
+      out.kind = ValueView::Kind::kInteger;
+      out.integer = ref.field->get_integer(ref.ptr);
+      return out;
+    case care::Kind::kEnum:
+      out.text = ref.enum_info->values[ref.field->get_enum(ref.ptr)].code;
+      return out;
+    case care::Kind::kStruct: return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 void order(Value& v, const fhir::TypeDef& type, Alloc& a) {
@@ -172,18 +251,29 @@ void order(Value& v, const fhir::TypeDef& type, Alloc& a) {
     return;
   }
   if (!v.IsObject() || type.is_primitive()) return;
-  std::vector<std::pair<std::size_t, Value::MemberIterator>> members;
-  members.reserve(v.MemberCount());
-  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+  // Most objects are small: their (position, member) pairs stay on the stack.
+  using Pair = std::pair<std::size_t, Value::MemberIterator>;
+  constexpr std::size_t kLocal = 32;
+  Pair local[kLocal];
+  std::vector<Pair> heap;
+  const std::size_t n = v.MemberCount();
+  Pair* members = local;
+  if (n > kLocal) {
+    heap.resize(n);
+    members = heap.data();
+  }
+  bool sorted_already = true;
+  std::size_t k = 0;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it, ++k) {
     const fhir::TypeDef::Slot* slot = type.find(std::string_view(it->name.GetString(), it->name.GetStringLength()));
     if (slot) order(it->value, *slot->type, a);
-    members.emplace_back(slot ? slot->index + 1 : 0, it);  // resourceType (no slot) first
+    members[k] = {slot ? slot->index + 1 : 0, it};  // resourceType (no slot) first
+    if (k > 0 && members[k].first < members[k - 1].first) sorted_already = false;
   }
-  if (std::is_sorted(members.begin(), members.end(), [](const auto& x, const auto& y) { return x.first < y.first; }))
-    return;
-  std::stable_sort(members.begin(), members.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  if (sorted_already) return;
+  std::stable_sort(members, members + n, [](const Pair& x, const Pair& y) { return x.first < y.first; });
   Value sorted(rapidjson::kObjectType);
-  for (auto& [index, it] : members) sorted.AddMember(it->name, it->value, a);
+  for (std::size_t i = 0; i < n; ++i) sorted.AddMember(members[i].second->name, members[i].second->value, a);
   v = sorted;
 }
 
@@ -223,7 +313,7 @@ void RuleWalker::rules(const std::vector<CareFhirRule>& rs, const void* ctx, con
 void RuleWalker::group(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Value& elem, bool& wrote) {
   const void* from = r.from_root ? entity_ : ctx;
   const care::StructInfo& from_info = r.from_root ? entity_info_->info() : info;
-  r.source->for_each(from, from_info, [&](const care::ValueRef& v) {
+  r.source->visit(from, from_info, [&](const care::ValueRef& v) {
     const care::StructInfo& inner = *v.struct_info;
     if (r.when && !holds(*r.when, v.ptr, inner)) return;
     if (!r.target) {
@@ -316,7 +406,7 @@ void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::Struct
   const void* from = r.from_root ? entity_ : ctx;
   const care::StructInfo& from_info = r.from_root ? entity_info_->info() : info;
   if (r.care_reference) {
-    r.source->for_each(from, from_info, [&](const care::ValueRef& ref) {
+    r.source->visit(from, from_info, [&](const care::ValueRef& ref) {
       Value v;
       if (!reference_value(r, *static_cast<const care::Reference*>(ref.ptr), v)) return;
       if (!place(elem, *r.target, v, a_)) {
@@ -328,19 +418,60 @@ void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::Struct
     });
     return;
   }
-  std::vector<Item> items;
-  std::vector<const void*> read;
+  if (!r.transforms.empty()) {
+    transformed_leaf(r, from, from_info, elem, wrote);
+    return;
+  }
+  // No transforms: the values go from the record (or the rule) to the JSON without copies, in the
+  // order source values, then the constant, else the default.
+  const std::size_t read_mark = ctx_.read ? ctx_.read->size() : 0;
+  bool from_record = false, placed = false;
   if (r.source) {
-    r.source->for_each(from, from_info, [&](const care::ValueRef& ref) {
+    r.source->visit(from, from_info, [&](const care::ValueRef& ref) {
+      const std::optional<ValueView> v = view_of(ref);
+      if (!v) return;
+      from_record = true;
+      if (ctx_.read) ctx_.read->push_back(ref.ptr);
+      emit(r, *v, true, elem, wrote, placed);
+    });
+  }
+  if (r.value) emit(r, view_of_scalar(*r.value), from_record, elem, wrote, placed);
+  else if (r.coding_value) emit(r, view_of_coding(*r.coding_value), from_record, elem, wrote, placed);
+  else if (!from_record && r.default_value) emit(r, view_of_scalar(*r.default_value), false, elem, wrote, placed);
+  else if (!from_record && r.required) issue(r, true, hl7v2::ErrorCode::kRequiredFieldMissing, "required value missing");
+  if (!placed && ctx_.read) ctx_.read->resize(read_mark);
+}
+
+// Writes one value at the rule's target; `placed` is set when it was, `wrote` when it came from
+// the record.
+void RuleWalker::emit(const CareFhirRule& r, const ValueView& item, bool from_record, Value& elem, bool& wrote,
+                      bool& placed) {
+  Value v;
+  if (!value(r, item, *r.target->leaf_type(), v)) return;
+  if (!place(elem, *r.target, v, a_)) {
+    issue(r, false, hl7v2::ErrorCode::kDataType, "'" + r.target->text() + "' holds one value and already has another");
+    return;
+  }
+  placed = true;
+  wrote = wrote || from_record;
+}
+
+void RuleWalker::transformed_leaf(const CareFhirRule& r, const void* from, const care::StructInfo& from_info,
+                                  Value& elem, bool& wrote) {
+  std::vector<Item>& items = items_;
+  items.clear();
+  const std::size_t read_mark = ctx_.read ? ctx_.read->size() : 0;
+  if (r.source) {
+    r.source->visit(from, from_info, [&](const care::ValueRef& ref) {
       if (auto s = care::read_scalar(ref)) {
         Item it;  // (Item::original is for v2 sources' CodeableConcept text; unused here)
         std::visit([&](auto& x) { it.value = std::move(x); }, *s);
         items.push_back(std::move(it));
-        read.push_back(ref.ptr);
+        if (ctx_.read) ctx_.read->push_back(ref.ptr);
       }
     });
   }
-  bool from_record = !items.empty();
+  const bool from_record = !items.empty();
   if (r.value) {
     Item it;
     std::visit([&](const auto& x) { it.value = x; }, *r.value);
@@ -350,46 +481,33 @@ void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::Struct
     it.value = *r.coding_value;
     items.push_back(std::move(it));
   }
-  if (!r.transforms.empty() && !items.empty()) {
+  bool placed = false;
+  if (!items.empty()) {
     TransformEnv env;
     for (const Transform& t : r.transforms) {
       Cursor failed_at;
       if (auto s = apply(t, items, env, &failed_at); !s) {
         issue(r, r.required, hl7v2::ErrorCode::kDataType, s.error());
+        if (ctx_.read) ctx_.read->resize(read_mark);
         return;
       }
     }
   }
   if (items.empty() && r.default_value) {
-    Item it;
-    std::visit([&](const auto& x) { it.value = x; }, *r.default_value);
-    items.push_back(std::move(it));
-    from_record = false;
-  }
-  if (items.empty()) {
+    emit(r, view_of_scalar(*r.default_value), false, elem, wrote, placed);
+  } else if (items.empty()) {
     if (r.required) issue(r, true, hl7v2::ErrorCode::kRequiredFieldMissing, "required value missing");
-    return;
+  } else {
+    for (const Item& item : items) emit(r, view_of_item(item), from_record, elem, wrote, placed);
   }
-  const fhir::TypeDef& type = *r.target->leaf_type();
-  bool placed = false;
-  for (Item& item : items) {
-    Value v;
-    if (!value(r, item, type, v)) continue;
-    if (!place(elem, *r.target, v, a_)) {
-      issue(r, false, hl7v2::ErrorCode::kDataType, "'" + r.target->text() + "' holds one value and already has another");
-      continue;
-    }
-    placed = true;
-    wrote = wrote || from_record;
-  }
-  if (placed && ctx_.read) ctx_.read->insert(ctx_.read->end(), read.begin(), read.end());
+  if (!placed && ctx_.read) ctx_.read->resize(read_mark);
 }
 
 // The JSON for one value at an element of `type`; false (with an issue) when it has none.
-bool RuleWalker::value(const CareFhirRule& r, Item& item, const fhir::TypeDef& type, Value& out) {
-  if (!r.reference_type.empty()) {
+bool RuleWalker::value(const CareFhirRule& r, const ValueView& in, const fhir::TypeDef& type, Value& out) {
+  if (!r.reference_type.empty()) {  // the loader lets only text reach a reference rule
     out.SetObject();
-    const std::string& value = std::get<std::string>(item.value);
+    const std::string_view value = in.text;
     if (ctx_.mode == RefMode::kTransaction) {
       out.AddMember("reference", str(fhir::conditional_reference(r.reference_type, r.reference_system, value), a_), a_);
     } else {  // outside a transaction the conditional form means nothing: a logical reference
@@ -400,56 +518,61 @@ bool RuleWalker::value(const CareFhirRule& r, Item& item, const fhir::TypeDef& t
     }
     return true;
   }
+  const care::Coding* coding = in.kind == ValueView::Kind::kCoding ? in.coding : nullptr;
+  ConceptMap::Translation t;  // holds the coding a ConceptMap gave
   if (r.concept_map) {
-    const std::string& code = std::get<std::string>(item.value);
-    ConceptMap::Translation t = r.concept_map->translate(code);
+    const std::string_view code = in.text;
+    t = r.concept_map->translate(code);
     if (t.kind == ConceptMap::Translation::Kind::kUnmapped) {
       if (r.unmapped == CareFhirRule::Unmapped::kKeep) {
-        t.coding.code = code;
+        t.coding.code = std::string(code);
       } else {
         issue(r, r.required || r.unmapped == CareFhirRule::Unmapped::kReject, hl7v2::ErrorCode::kTableValueNotFound,
-              "code '" + code + "' is not in ConceptMap " + r.concept_map_name);
+              "code '" + std::string(code) + "' is not in ConceptMap " + r.concept_map_name);
         return false;
       }
     }
-    item.value = t.coding;
+    coding = &t.coding;
   }
-  if (const auto* c = std::get_if<care::Coding>(&item.value)) {
+  if (const care::Coding* c = coding) {
     if (type.name == "code") {
       out = str(c->code, a_);
       return true;
     }
-    Value coding(rapidjson::kObjectType);
-    if (!c->system.empty()) coding.AddMember("system", str(c->system, a_), a_);
-    coding.AddMember("code", str(c->code, a_), a_);
-    if (!c->display.empty()) coding.AddMember("display", str(c->display, a_), a_);
+    Value cv(rapidjson::kObjectType);
+    if (!c->system.empty()) cv.AddMember("system", str(c->system, a_), a_);
+    cv.AddMember("code", str(c->code, a_), a_);
+    if (!c->display.empty()) cv.AddMember("display", str(c->display, a_), a_);
     if (type.name == "CodeableConcept") {
       out.SetObject();
       Value list(rapidjson::kArrayType);
-      list.PushBack(coding, a_);
+      list.PushBack(cv, a_);
       out.AddMember("coding", list, a_);
     } else {
-      out = coding;
+      out = cv;
     }
     return true;
   }
-  if (const auto* b = std::get_if<bool>(&item.value)) {
-    if (type.json == fhir::JsonKind::kString) out = str(*b ? "true" : "false", a_);
-    else out.SetBool(*b);
+  if (in.kind == ValueView::Kind::kBoolean) {
+    if (type.json == fhir::JsonKind::kString) out = str(in.boolean ? "true" : "false", a_);
+    else out.SetBool(in.boolean);
     return true;
   }
-  if (const auto* i = std::get_if<std::int64_t>(&item.value)) {
-    if (type.json == fhir::JsonKind::kString) out = str(std::to_string(*i), a_);
-    else out.SetInt64(*i);
+  if (in.kind == ValueView::Kind::kInteger) {
+    if (type.json == fhir::JsonKind::kString) out = str(std::to_string(in.integer), a_);
+    else out.SetInt64(in.integer);
     return true;
   }
-  const std::string& s = std::get<std::string>(item.value);
+  const std::string_view s = in.text;
   if (s.empty()) return false;
-  if (type.name == "instant" && s.find('T') == std::string::npos) {
-    issue(r, r.required, hl7v2::ErrorCode::kDataType, "'" + s + "' has no time; FHIR instant needs one");
+  const bool date_time = type.name == "dateTime";
+  const bool instant = !date_time && type.name == "instant";
+  if (instant && s.find('T') == std::string_view::npos) {
+    issue(r, r.required, hl7v2::ErrorCode::kDataType, "'" + std::string(s) + "' has no time; FHIR instant needs one");
     return false;
   }
-  out = str(type.name == "dateTime" || type.name == "instant" ? fhir_date_time(s) : s, a_);
+  if ((date_time || instant) && missing_seconds_at(s) != std::string_view::npos) out = str(fhir_date_time(s), a_);
+  else out = str(s, a_);
   return true;
 }
 

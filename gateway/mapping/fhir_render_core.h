@@ -5,7 +5,10 @@
 // Thread-safety: a RuleWalker is per call; the compiled rules and the context are read-only.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -55,7 +58,19 @@ bool holds(const CareCondition& c, const void* obj, const care::StructInfo& info
 // The first scalar a path reaches, as text ("" when none).
 std::string first_text(const care::CompiledPath& p, const void* obj, const care::StructInfo& info);
 // A care dateTime as a FHIR dateTime/instant (":00" seconds added to hh:mm).
-std::string fhir_date_time(const std::string& v);
+std::string fhir_date_time(std::string_view v);
+
+// One value on its way to the JSON, borrowed from the record, the rule or a transform's output
+// (no copy of the text is made for the common rule without transforms).
+struct ValueView {
+  enum class Kind : std::uint8_t { kText, kBoolean, kInteger, kCoding } kind = Kind::kText;
+  std::string_view text;
+  bool boolean = false;
+  std::int64_t integer = 0;
+  const care::Coding* coding = nullptr;
+};
+// The scalar at `ref` (nullopt for a struct or an empty string), like care::read_scalar.
+std::optional<ValueView> view_of(const care::ValueRef& ref);
 // Puts every object's members in FHIR definition order, resourceType first.
 void order(rapidjson::Value& v, const fhir::TypeDef& type, Alloc& a);
 
@@ -79,10 +94,16 @@ class RuleWalker {
   void leaf(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, rapidjson::Value& elem, bool& wrote);
   bool reference_value(const CareFhirRule& r, const care::Reference& ref, rapidjson::Value& out);
   void referenced_by(const CareFhirRule& r, rapidjson::Value& elem, bool& wrote);
-  bool value(const CareFhirRule& r, Item& item, const fhir::TypeDef& type, rapidjson::Value& out);
+  bool value(const CareFhirRule& r, const ValueView& item, const fhir::TypeDef& type, rapidjson::Value& out);
+  // A leaf whose rule has transforms: its values are copied into Items for them.
+  void transformed_leaf(const CareFhirRule& r, const void* from, const care::StructInfo& from_info,
+                        rapidjson::Value& elem, bool& wrote);
+  void emit(const CareFhirRule& r, const ValueView& item, bool from_record, rapidjson::Value& elem, bool& wrote,
+            bool& placed);
   void note_read(const care::ValueRef& ref);
   void self_reference(const CareFhirRule& r, rapidjson::Value& elem, bool& wrote);
 
+  std::vector<Item> items_;  // transformed_leaf's values, reused across rules
   const void* entity_ = nullptr;
   const care::EntityInfo* entity_info_ = nullptr;
 

@@ -224,27 +224,40 @@ Result<ValueKind, std::string> Transform::output_kind(ValueKind in) const {
 
 namespace {
 
-std::string two(int v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%02d", v);
-  return buf;
+// The text forms below are built by appending digits: every date and dateTime rule of every
+// message goes through them, and snprintf per number was a visible share of a translation.
+void append_padded(std::string& out, int v, int width) {
+  if (v < 0 || v >= (width == 2 ? 100 : 10000)) {  // not a calendar value: as printf would
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%0*d", width, v);
+    out += buf;
+    return;
+  }
+  char buf[4];
+  for (int i = width - 1; i >= 0; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  out.append(buf, static_cast<std::size_t>(width));
+}
+
+void append_date(std::string& out, const hl7v2::Timestamp& t) {
+  append_padded(out, t.year, 4);
+  if (t.precision >= hl7v2::TimePrecision::kMonth) out += '-', append_padded(out, t.month, 2);
+  if (t.precision >= hl7v2::TimePrecision::kDay) out += '-', append_padded(out, t.day, 2);
 }
 
 std::string date_text(const hl7v2::Timestamp& t) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d", t.year);
-  std::string out = buf;
-  if (t.precision >= hl7v2::TimePrecision::kMonth) out += "-" + two(t.month);
-  if (t.precision >= hl7v2::TimePrecision::kDay) out += "-" + two(t.day);
+  std::string out;
+  append_date(out, t);
   return out;
 }
 
-std::string offset_text(int seconds) {
+void append_offset(std::string& out, int seconds) {
   // FHIR offsets are hh:mm; a zone whose offset has seconds (only local mean time before 1900)
   // is cut to whole minutes.
-  const char sign = seconds < 0 ? '-' : '+';
   const int a = seconds < 0 ? -seconds : seconds;
-  return std::string(1, sign) + two(a / 3600) + ":" + two(a / 60 % 60);
+  out += seconds < 0 ? '-' : '+';
+  append_padded(out, a / 3600, 2);
+  out += ':';
+  append_padded(out, a / 60 % 60, 2);
 }
 
 std::size_t utf8_advance(const std::string& s, std::size_t pos, std::int64_t chars) {
@@ -293,24 +306,34 @@ Result<std::string, std::string> hl7_to_date_time(std::string_view ts, const Tim
                 " (clocks went forward); read as the instant after the gap";
     }
   }
-  std::string out = date_text(t) + "T" + two(t.hour) + ":" + two(t.minute);
+  std::string out;
+  out.reserve(32);
+  append_date(out, t);
+  out += 'T';
+  append_padded(out, t.hour, 2);
+  out += ':';
+  append_padded(out, t.minute, 2);
   // FHIR dateTime has no hour-only form: an hour-precision time gets ":00" minutes.
   if (t.precision >= hl7v2::TimePrecision::kSecond) {
-    out += ":" + two(t.second);
+    out += ':';
+    append_padded(out, t.second, 2);
     if (t.fraction_digits > 0) {
-      char buf[8];
+      char buf[16];
       std::snprintf(buf, sizeof buf, "%0*d", t.fraction_digits, t.fraction);
-      out += std::string(".") + buf;
+      out += '.';
+      out += buf;
     }
   }
-  return out + offset_text(offset);
+  append_offset(out, offset);
+  return out;
 }
 
 Status<std::string> apply(const Transform& t, std::vector<Item>& items, const TransformEnv& env,
                           Cursor* failed_at) {
   using Op = Transform::Op;
+  // Values change in place; only a split into every piece builds a new list.
+  const bool expands = t.multiplies();
   std::vector<Item> out;
-  out.reserve(items.size());
   for (Item& item : items) {
     auto* text = std::get_if<std::string>(&item.value);
     if (!text) {  // load-time kind checks make this unreachable
@@ -325,7 +348,12 @@ Status<std::string> apply(const Transform& t, std::vector<Item>& items, const Tr
     switch (t.op) {
       case Op::kTrim: {
         const auto b = s.find_first_not_of(" \t");
-        s = b == std::string::npos ? "" : s.substr(b, s.find_last_not_of(" \t") - b + 1);
+        if (b == std::string::npos) {
+          s.clear();
+        } else {
+          s.erase(s.find_last_not_of(" \t") + 1);
+          s.erase(0, b);
+        }
         break;
       }
       case Op::kUpper:
@@ -378,7 +406,7 @@ Status<std::string> apply(const Transform& t, std::vector<Item>& items, const Tr
       case Op::kStripPrefix:
         if (s.compare(0, t.arg.size(), t.arg) == 0) s.erase(0, t.arg.size());
         break;
-      case Op::kAddPrefix: s = t.arg + s; break;
+      case Op::kAddPrefix: s.insert(0, t.arg); break;
       case Op::kAddSuffix: s += t.arg; break;
       case Op::kReplace: {
         std::string r;
@@ -434,14 +462,13 @@ Status<std::string> apply(const Transform& t, std::vector<Item>& items, const Tr
         break;
       }
     }
-    out.push_back(std::move(item));
   }
+  if (expands) items = std::move(out);
   // A value that became empty is no value (e.g. "NSTS" stripped to "").
-  std::erase_if(out, [](const Item& i) {
+  std::erase_if(items, [](const Item& i) {
     const auto* s = std::get_if<std::string>(&i.value);
     return s && s->empty();
   });
-  items = std::move(out);
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <memory>
 
 namespace midhurst::server {
 
@@ -17,10 +18,24 @@ bool valid_resource_name(std::string_view s) {
   return true;
 }
 
+// SHA-256 fetched once: EVP_sha256() makes every digest look the algorithm up again (OpenSSL 3
+// implicit fetch, under a global lock), which cost more than hashing a token.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched ? fetched : EVP_sha256();
+  }();
+  return md;
+}
+
 std::array<uint8_t, 32> digest_of(std::string_view data) {
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  // One context per thread, reused: a digest per request should not allocate.
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1)
+    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
   return out;
 }
 
@@ -101,6 +116,12 @@ Authenticator::Authenticator(const std::vector<ClientConfig>& clients) {
 }
 
 Result<Principal, AuthFailure> Authenticator::authenticate(std::string_view authorization) const {
+  auto found = identify(authorization);
+  if (!found) return err(found.error());
+  return **found;
+}
+
+Result<const Principal*, AuthFailure> Authenticator::identify(std::string_view authorization) const {
   if (authorization.empty()) return err(AuthFailure::kMissing);
   const size_t space = authorization.find(' ');
   if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Bearer"))
@@ -118,7 +139,7 @@ Result<Principal, AuthFailure> Authenticator::authenticate(std::string_view auth
     if (match) found = &e;
   }
   if (!found) return err(AuthFailure::kUnknown);
-  return found->principal;
+  return &found->principal;
 }
 
 }  // namespace midhurst::server

@@ -73,6 +73,8 @@ class Authenticator {
   // Checks an Authorization header value (empty when the header is absent). The scheme
   // "Bearer" is matched case-insensitively (RFC 6750 section 2.1 via RFC 7235).
   Result<Principal, AuthFailure> authenticate(std::string_view authorization) const;
+  // The same without the copy: the client's Principal, valid as long as this Authenticator.
+  Result<const Principal*, AuthFailure> identify(std::string_view authorization) const;
 
  private:
   struct Entry {

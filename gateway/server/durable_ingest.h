@@ -42,6 +42,8 @@
 // on that thread before queueing it (nothing there reads the store, so I1-I6 are unaffected:
 // queue order is still commit order); `done` is called on the committing thread, which also
 // builds the ACKs. stop() (or the destructor) finishes what is queued, then joins both threads.
+// The two threads are named "ingest-resolve" and "ingest-commit" (per-thread CPU in top -H,
+// perf, /proc/PID/task; benchmarks/mllp_load_bench prints it per message).
 #pragma once
 
 #include <condition_variable>

@@ -144,7 +144,12 @@ TEST_CASE("a later message about the same NHS number becomes a new version of th
   CHECK(rig.send(slurp(kExamples / "adt_a01_admit.hl7")).text("MSA-1") == "AA");
   auto first = rig.patient_by_nhs_number("9449305552");
   REQUIRE(first);
-  CHECK(rig.send(slurp(kExamples / "adt_a08_eol_preferences.hl7")).text("MSA-1") == "AA");
+  // The A08 also brings a new telephone number (a message that changes nothing of the patient
+  // makes no new version: record_writer.h).
+  auto a08 = hl7v2::Message::parse(slurp(kExamples / "adt_a08_eol_preferences.hl7"));
+  REQUIRE(a08.ok());
+  REQUIRE(a08->set("PID-13", "020 7946 0999").ok());
+  CHECK(rig.send(a08->encode()).text("MSA-1") == "AA");
   auto second = rig.patient_by_nhs_number("9449305552");
   REQUIRE(second);
   CHECK(second->id == first->id);
@@ -180,8 +185,15 @@ TEST_CASE("messages submitted together share transactions and are applied in ord
   const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   constexpr int kMessages = 40;
   std::vector<std::promise<std::string>> acks(kMessages);
+  // Each message changes the patient's given name, so each is a new version.
+  auto numbered = [&](int i) {
+    auto m = hl7v2::Message::parse(with_control_id(a01, "BATCH" + std::to_string(i)));
+    REQUIRE(m.ok());
+    REQUIRE(m->set("PID-5.2", "GIVEN" + std::to_string(i)).ok());
+    return m->encode();
+  };
   for (int i = 0; i < kMessages; ++i)
-    rig.ingest->submit(with_control_id(a01, "BATCH" + std::to_string(i)),
+    rig.ingest->submit(numbered(i),
                        server::IngestSource{"test", "local", "", 1, static_cast<uint64_t>(i + 1)},
                        [&acks, i](std::string a) { acks[i].set_value(std::move(a)); });
   for (int i = 0; i < kMessages; ++i) {
@@ -196,6 +208,30 @@ TEST_CASE("messages submitted together share transactions and are applied in ord
   auto patient = rig.patient_by_nhs_number("9449305552");
   REQUIRE(patient);
   CHECK(patient->version == kMessages);  // one patient, one version per message, in order
+  CHECK(patient->json.find("GIVEN" + std::to_string(kMessages - 1)) != std::string::npos);
+}
+
+TEST_CASE("a new message that repeats what is stored is journaled and ACKed but makes no new version") {
+  Rig rig;
+  const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
+  CHECK(rig.send(with_control_id(a01, "FIRST")).text("MSA-1") == "AA");
+  CHECK(rig.send(with_control_id(a01, "AGAIN")).text("MSA-1") == "AA");
+  auto journal = rig.journal();
+  REQUIRE(journal.size() == 2);
+  CHECK(journal[1].entry.status == store::JournalStatus::kAccepted);
+  auto patient = rig.patient_by_nhs_number("9449305552");
+  REQUIRE(patient);
+  CHECK(patient->version == 1);
+  CHECK(patient->journal_seq == journal[0].seq);
+  // A change to it is a new version again.
+  auto changed = hl7v2::Message::parse(with_control_id(a01, "CHANGED"));
+  REQUIRE(changed.ok());
+  REQUIRE(changed->set("PID-13", "020 7946 0999").ok());
+  CHECK(rig.send(changed->encode()).text("MSA-1") == "AA");
+  patient = rig.patient_by_nhs_number("9449305552");
+  REQUIRE(patient);
+  CHECK(patient->version == 2);
+  CHECK(patient->json.find("020 7946 0999") != std::string::npos);
 }
 
 TEST_CASE("after stop, messages are refused with AR instead of being lost silently") {
@@ -515,11 +551,12 @@ TEST_CASE("resends in one group commit with updates to their patient: the resend
   const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   CHECK(rig.send(a01).text("MSA-1") == "AA");  // Patient version 1
 
-  const std::string update1 = event_of(a01, "A08", "UPD-1", "20261101100000");
-  const std::string update2 = event_of(a01, "A08", "UPD-2", "20261101110000");
+  // Each update changes the patient's given name, so each applied one is a new version.
+  const std::string update1 = with_fields(event_of(a01, "A08", "UPD-1", "20261101100000"), {{"PID-5.2", "UPDATE1"}});
+  const std::string update2 = with_fields(event_of(a01, "A08", "UPD-2", "20261101110000"), {{"PID-5.2", "UPDATE2"}});
   // Batch 1: an update held at commit (version 2). Batch 2: a resend of the stored A01, an update,
   // a resend of that update (earlier in the same batch) and another update.
-  auto acks = send_as_one_batch(rig, gate, event_of(a01, "A08", "FILL-1", "20261101093000"),
+  auto acks = send_as_one_batch(rig, gate, with_fields(event_of(a01, "A08", "FILL-1", "20261101093000"), {{"PID-5.2", "FILL"}}),
                                 {a01, update1, update1, update2});
   REQUIRE(acks.size() == 4);
   for (const hl7v2::Message& ack : acks) {
@@ -568,7 +605,8 @@ TEST_CASE("PID-30 N after a death with its time: the patient still reads back an
   CHECK(alive_patient->deceased == false);
   CHECK(alive_patient->deceased_at.empty());
 
-  hl7v2::Message later = rig.send(event_of(a01, "A08", "AFTER-1", "20261105060000"));
+  // (With a new telephone number, so that it is a new version.)
+  hl7v2::Message later = rig.send(with_fields(event_of(a01, "A08", "AFTER-1", "20261105060000"), {{"PID-13", "020 7946 0999"}}));
   INFO(later.text("MSA-3"));
   CHECK(later.text("MSA-1") == "AA");
   auto after = rig.patient_by_nhs_number("9449305552");
@@ -584,7 +622,10 @@ TEST_CASE("a message whose change would not read back fails alone: AE, journaled
   // Not deceased, yet a time of death: the model refuses such a Patient.
   const std::string contradictory = with_fields(for_patient(with_control_id(a01, "BAD-1"), "9434765919", "701"),
                                                 {{"PID-29", "20261105031000"}, {"PID-30", "N"}});
-  auto acks = send_as_one_batch(rig, gate, a01, {contradictory, event_of(a01, "A08", "UPD-1", "20261101100000")});
+  // (The update changes the telephone number: an update that changes nothing makes no version.)
+  auto acks = send_as_one_batch(
+      rig, gate, a01,
+      {contradictory, with_fields(event_of(a01, "A08", "UPD-1", "20261101100000"), {{"PID-13", "020 7946 0999"}})});
   REQUIRE(acks.size() == 2);
   CHECK(acks[0].text("MSA-1") == "AE");
   REQUIRE(acks[0].find("ERR"));
@@ -622,7 +663,8 @@ TEST_CASE("a stored patient that does not read back fails only the messages that
   const std::string a01 = slurp(kExamples / "adt_a01_admit.hl7");
   const std::string other = for_patient(a01, "9434765919", "701");
   auto acks = send_as_one_batch(rig, gate, with_control_id(other, "OTHER-1"),
-                                {a01, event_of(other, "A08", "OTHER-2", "20261101100000")});
+                                {a01, with_fields(event_of(other, "A08", "OTHER-2", "20261101100000"),
+                                                  {{"PID-13", "020 7946 0999"}})});
   REQUIRE(acks.size() == 2);
   CHECK(acks[0].text("MSA-1") == "AE");
   CHECK(acks[0].text("MSA-3").find("does not read back") != std::string::npos);
@@ -650,7 +692,7 @@ TEST_CASE("a batch that cannot be stored voids the batches built on it; every AA
   constexpr int kMessages = 60;
   std::vector<std::promise<std::string>> acks(kMessages);
   for (int i = 0; i < kMessages; ++i)
-    rig.ingest->submit(with_control_id(a01, "PIPE" + std::to_string(i)),
+    rig.ingest->submit(with_fields(with_control_id(a01, "PIPE" + std::to_string(i)), {{"PID-5.2", "PIPE" + std::to_string(i)}}),
                        server::IngestSource{"test", "local", "", 1, static_cast<uint64_t>(i + 1)},
                        [&acks, i](std::string a) { acks[i].set_value(std::move(a)); });
   std::vector<std::string> accepted;
@@ -674,7 +716,7 @@ TEST_CASE("a batch that cannot be stored voids the batches built on it; every AA
     CHECK(patient->version == static_cast<std::int64_t>(accepted.size()));
   }
   // The store works again: the next message is stored on top of what was.
-  CHECK(rig.send(with_control_id(a01, "AFTER")).text("MSA-1") == "AA");
+  CHECK(rig.send(with_fields(with_control_id(a01, "AFTER"), {{"PID-5.2", "AFTER"}})).text("MSA-1") == "AA");
   auto patient = rig.patient_by_nhs_number("9449305552");
   REQUIRE(patient);
   CHECK(patient->version == static_cast<std::int64_t>(accepted.size()) + 1);

@@ -57,22 +57,6 @@ std::string str(const Value& v, const char* member) {
                                                    : std::string();
 }
 
-// "2024-03-01T10:00:00.000Z" -> "Fri, 01 Mar 2024 10:00:00 GMT" (RFC 9110 IMF-fixdate).
-std::string http_date(std::string_view instant) {
-  std::tm tm{};
-  if (instant.size() < 19 || std::sscanf(std::string(instant).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
-                                         &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-    return {};
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t t = timegm(&tm);
-  std::tm out{};
-  gmtime_r(&t, &out);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &out);
-  return buf;
-}
-
 std::string etag(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
 // If-None-Match holds this version (weak comparison, RFC 9110 section 13.1.2), or "*".
@@ -165,6 +149,78 @@ std::string encode_query(const std::vector<std::pair<std::string, std::string>>&
 }
 
 std::string now_instant() { return store::format_instant(std::chrono::system_clock::now()); }
+
+// "2024-03-01T10:00:00.000Z" -> "Fri, 01 Mar 2024 10:00:00 GMT" (RFC 9110 IMF-fixdate).
+// Written by hand: it is on every read, and sscanf/timegm/strftime cost more than the rest of
+// the headers together. Out-of-range fields are normalised as timegm would (2024-02-30 is
+// 1 March); "" when the text does not start with an instant.
+std::string http_date(std::string_view instant) {
+  auto field = [&](size_t at, size_t n, int* out) {
+    if (at + n > instant.size()) return false;
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (instant[i] < '0' || instant[i] > '9') return false;
+      v = v * 10 + (instant[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (instant.size() < 19 || !field(0, 4, &year) || instant[4] != '-' || !field(5, 2, &month) || instant[7] != '-' ||
+      !field(8, 2, &day) || instant[10] != 'T' || !field(11, 2, &hour) || instant[13] != ':' ||
+      !field(14, 2, &minute) || instant[16] != ':' || !field(17, 2, &second))
+    return {};
+  // Days since 1970-01-01 by the civil-from-days inverse (H. Hinnant), months normalised first.
+  std::int64_t y = year + (month - 1 >= 0 ? (month - 1) / 12 : (month - 12) / 12);
+  const int m0 = ((month - 1) % 12 + 12) % 12;  // 0 = January
+  const int mp = (m0 + 10) % 12;                // March-based month
+  if (m0 < 2) --y;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const std::int64_t yoe = y - era * 400;
+  const std::int64_t doy = (153 * mp + 2) / 5;
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  std::int64_t days = era * 146097 + doe - 719468 + (day - 1);
+  std::int64_t secs = days * 86400 + std::int64_t{hour} * 3600 + minute * 60 + second;
+  days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  secs -= days * 86400;
+  // Back to a civil date for the normalised fields.
+  const std::int64_t z = days + 719468;
+  const std::int64_t e = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t d_oe = z - e * 146097;
+  const std::int64_t y_oe = (d_oe - d_oe / 1460 + d_oe / 36524 - d_oe / 146096) / 365;
+  const std::int64_t d_oy = d_oe - (365 * y_oe + y_oe / 4 - y_oe / 100);
+  const std::int64_t m_p = (5 * d_oy + 2) / 153;
+  const int out_day = static_cast<int>(d_oy - (153 * m_p + 2) / 5 + 1);
+  const int out_month = static_cast<int>(m_p < 10 ? m_p + 3 : m_p - 9);
+  const std::int64_t out_year = y_oe + e * 400 + (out_month <= 2 ? 1 : 0);
+  if (out_year < 0 || out_year > 9999) return {};
+  static constexpr const char* kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};  // 1970-01-01: Thursday
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const int weekday = static_cast<int>(((days % 7) + 7) % 7);
+  std::string out;
+  out.reserve(29);
+  auto two = [&out](std::int64_t v) {
+    out += static_cast<char>('0' + v / 10 % 10);
+    out += static_cast<char>('0' + v % 10);
+  };
+  out += kDays[weekday];
+  out += ", ";
+  two(out_day);
+  out += ' ';
+  out += kMonths[out_month - 1];
+  out += ' ';
+  two(out_year / 100);
+  two(out_year % 100);
+  out += ' ';
+  two(secs / 3600);
+  out += ':';
+  two(secs / 60 % 60);
+  out += ':';
+  two(secs % 60);
+  out += " GMT";
+  return out;
+}
 
 bool Service::begin(Call& call, const HttpRequest& request, const RequestContext& context, const Respond& respond,
                     bool form_body) const {
@@ -823,6 +879,16 @@ void add_fhir_rest_routes(HttpApp& app, const FhirRestDeps& deps) {
     if (!model) return nullptr;
     return std::shared_ptr<const fhir::Model>(r, model);  // keeps the renderer's profiles alive
   });
+  if (AuditWriter* audit = deps.audit) {
+    // Read at scrape time: keeping a gauge current would put a shared write on every request.
+    Gauge& depth = app.metrics()
+                       .registry
+                       .gauge("midhurst_audit_queue_depth",
+                              "Audit records waiting to be committed (queued or being committed); "
+                              "requests get 503 when it reaches the writer's limit")
+                       .get();
+    app.metrics().registry.on_expose([audit, &depth] { depth.set(static_cast<double>(audit->depth())); });
+  }
   const std::vector<std::string>& types = deps.types.empty() ? kDefaultFhirTypes : deps.types;
   auto add = [&](std::string method, std::string pattern, std::string type, Handler handler,
                  std::vector<std::string> content_types = {}) {

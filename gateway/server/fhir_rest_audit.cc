@@ -45,6 +45,11 @@ std::uint64_t AuditWriter::committed() const {
   return committed_;
 }
 
+std::size_t AuditWriter::depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size() + in_flight_;
+}
+
 std::uint64_t AuditWriter::failures() const {
   std::lock_guard lock(mu_);
   return failures_;

@@ -60,6 +60,9 @@ class AuditWriter {
   // Records committed so far and commits that failed (for tests and metrics).
   std::uint64_t committed() const;
   std::uint64_t failures() const;
+  // Records waiting: queued, or being committed (or retried). /metrics serves it as
+  // midhurst_audit_queue_depth; enqueue() refuses at max_queued.
+  std::size_t depth() const;
 
  private:
   void run();

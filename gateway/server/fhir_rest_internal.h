@@ -110,6 +110,10 @@ std::string encode_query(const std::vector<std::pair<std::string, std::string>>&
 // The current time as a FHIR instant.
 std::string now_instant();
 
+// A FHIR instant ("2024-03-01T10:00:00.000Z") as an HTTP date ("Fri, 01 Mar 2024 10:00:00 GMT",
+// RFC 9110 IMF-fixdate) for Last-Modified; "" when the text does not start with an instant.
+std::string http_date(std::string_view instant);
+
 void add_summary_routes(HttpApp& app, std::shared_ptr<const Service> service);
 
 }  // namespace midhurst::server::rest

@@ -1,9 +1,13 @@
 #include "server/fhir_rest_search.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <variant>
 
+#include "mapping/care_fhir_rule.h"
 #include "mapping/fhir_render.h"
+#include "store/index_terms.h"
 
 namespace midhurst::server {
 namespace {
@@ -87,6 +91,7 @@ const std::vector<TypeRules> kTables = {
      {{"patient", kRef, How::kPatient, "", ""},
       {"subject", kRef, How::kPatient, "", ""},
       {"code", kTok, How::kResource, "", "code"},
+      {"category", kTok, How::kResource, "", "category"},
       {"status", kTok, How::kResource, "", "status"}}},
     {"Observation",
      {{"patient", kRef, How::kPatient, "", ""},
@@ -192,6 +197,220 @@ bool value_matches(const rapidjson::Value& v, const fhir::TokenValue& t) {
   return coding_matches(v, t);
 }
 
+// --- Codes of rendered elements, back to care terms --------------------------------------------
+// A token on an element the care model does not hold in FHIR form (Observation.code, Flag.category,
+// Encounter.class through a ConceptMap) is turned into store criteria by reading the served rules
+// that write the element: a constant code names the item the rule renders from (an `item` term),
+// a code read from the record (through its ConceptMap, reversed) names the care value. The result
+// is a superset of the entities rendering a match (rule conditions are not evaluated), so the
+// rendered resource is still checked unless the mapping is one-to-one (`exact`).
+
+// `t` against a `code` element (no system), as value_matches reads it.
+bool token_matches_code(const fhir::TokenValue& t, std::string_view code) {
+  return (!t.system || t.system->empty()) && !t.code.empty() && t.code == code;
+}
+// `t` against a Coding.
+bool token_matches_coding(const fhir::TokenValue& t, std::string_view system, std::string_view code) {
+  if (t.system && *t.system != system) return false;
+  return t.code.empty() || t.code == code;
+}
+
+bool written_under(const mapping::CareFhirRule& r, const std::string& element) {
+  if (r.target && !r.target->steps().empty() && r.target->steps()[0].name == element) return true;
+  if (r.target) return false;
+  for (const mapping::CareFhirRule& inner : r.rules)
+    if (written_under(inner, element)) return true;
+  return false;
+}
+
+class TermPlanner {
+ public:
+  TermPlanner(care::EntityType entity, const std::string& element, const std::vector<fhir::TokenValue>& tokens)
+      : entity_(entity), element_(element), tokens_(tokens) {}
+
+  // The alternatives of one served rule; false when they cannot be known from the profile. A rule
+  // whose codes cannot be traced (a group building the Coding, a transform) makes every entity
+  // holding its item a candidate.
+  bool add(const mapping::ServedRule& served) {
+    if (!served.rule) return false;
+    const std::size_t before = alts_.size();
+    const bool every_before = every_;
+    std::string base;
+    if (trace(served, &base)) return true;
+    alts_.resize(before);
+    exact_ = false;
+    every_ = every_before;
+    for (std::string item = base; !item.empty(); item = parent_path(item)) {
+      if (store::item_indexed(entity_, item)) {
+        alt(store::kItemParam, "", item);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::vector<store::TokenParam> alternatives() const { return alts_; }
+  bool exact() const { return exact_; }
+  bool every() const { return every_; }
+  void inexact() { exact_ = false; }
+
+ private:
+  // "prognosis.awareness[]" -> "prognosis.awareness" -> "prognosis" -> "".
+  static std::string parent_path(std::string path) {
+    if (!path.empty() && path.back() == ']') return path.substr(0, path.rfind('['));
+    const std::size_t dot = path.rfind('.');
+    return dot == std::string::npos ? std::string() : path.substr(0, dot);
+  }
+
+  bool trace(const mapping::ServedRule& served, std::string* base_out) {
+    const mapping::CareFhirRule& r = *served.rule;
+    // The rule's source relative to the entity: "" for the entity itself.
+    std::string base = r.source_text;
+    if (base == served.entity_path) base.clear();
+    else if (base.rfind(served.entity_path + ".", 0) == 0) base.erase(0, served.entity_path.size() + 1);
+    else return false;
+    *base_out = base;
+    if (r.when) exact_ = false;
+    bool found = false;
+    for (const mapping::CareFhirRule& inner : r.rules) {
+      if (!inner.target) {
+        if (written_under(inner, element_)) return false;  // a group writing into the resource
+        continue;
+      }
+      const auto& steps = inner.target->steps();
+      if (steps.empty() || steps[0].name != element_) continue;
+      if (steps.size() > 1) {
+        // code.text and the like do not change what a token matches.
+        if (steps.back().name == "text" || steps.back().name == "display") continue;
+        return false;
+      }
+      if (!inner.rules.empty()) return false;
+      if (found || inner.when) exact_ = false;
+      found = true;
+      const bool as_code = steps[0].type && steps[0].type->name == "code";
+      if (!leaf(inner, served.entity_path, base, as_code)) return false;
+    }
+    return true;
+  }
+
+  void alt(std::string_view param, std::string system, std::string code) {
+    store::TokenParam t{std::string(param), std::move(system), std::move(code)};
+    for (const auto& a : alts_)
+      if (a.param == t.param && a.system == t.system && a.code == t.code) return;
+    alts_.push_back(std::move(t));
+  }
+
+  bool leaf(const mapping::CareFhirRule& inner, const std::string& entity_path, const std::string& base,
+            bool as_code) {
+    if (inner.coding_value || inner.value) {
+      bool hit = false;
+      for (const fhir::TokenValue& t : tokens_) {
+        if (inner.coding_value) {
+          hit = hit || (as_code ? token_matches_code(t, inner.coding_value->code)
+                                : token_matches_coding(t, inner.coding_value->system, inner.coding_value->code));
+        } else if (const auto* text = std::get_if<std::string>(&*inner.value)) {
+          hit = hit || token_matches_code(t, *text);
+        } else {
+          return false;
+        }
+      }
+      if (!hit) return true;
+      // Every resource of the rule matches: the entities holding the item it renders from (every
+      // entity, for a rule rendering the entity itself: nothing for the store to filter).
+      if (base.empty()) {
+        every_ = true;
+        return true;
+      }
+      if (!store::item_indexed(entity_, base)) return false;
+      alt(store::kItemParam, "", base);
+      return true;
+    }
+    if (!inner.source || !inner.transforms.empty() || inner.care_reference || !inner.reference_type.empty() ||
+        inner.referenced_by || inner.self_reference)
+      return false;
+    if (inner.default_value) {
+      // Written when the record has no value: the item's entities are candidates if it matches.
+      const auto* text = std::get_if<std::string>(&*inner.default_value);
+      if (!text) return false;
+      std::string code = *text, system;
+      if (inner.concept_map) {
+        auto t = inner.concept_map->translate(code);
+        if (t.kind == mapping::ConceptMap::Translation::Kind::kUnmapped) return false;
+        code = t.coding.code;
+        system = t.coding.system;
+      }
+      bool hit = false;
+      for (const fhir::TokenValue& t : tokens_)
+        hit = hit || (as_code ? token_matches_code(t, code) : token_matches_coding(t, system, code));
+      if (hit) {
+        if (base.empty()) {
+          every_ = true;
+        } else {
+          if (!store::item_indexed(entity_, base)) return false;
+          alt(store::kItemParam, "", base);
+        }
+      }
+      exact_ = false;
+    }
+    // A compiled source is the full path from the entity ("eol.cprDecision.decision").
+    std::string path = inner.source_text;
+    if (path.rfind(entity_path + ".", 0) != 0) return false;
+    path.erase(0, entity_path.size() + 1);
+    const std::string_view param = store::value_param(entity_, path);
+    if (param.empty()) return false;
+    if (inner.concept_map) {
+      if (inner.unmapped == mapping::CareFhirRule::Unmapped::kKeep) return false;
+      const auto& groups = inner.concept_map->groups();
+      if (groups.size() != 1) exact_ = false;  // the first group holding a code wins
+      for (const auto& g : groups) {
+        if (g.unmapped != mapping::ConceptMap::Group::Unmapped::kNone) return false;
+        for (const auto& [care_code, target] : g.elements)
+          for (const fhir::TokenValue& t : tokens_)
+            if (as_code ? token_matches_code(t, target.code) : token_matches_coding(t, g.target, target.code))
+              alt(param, "", care_code);
+      }
+      return true;
+    }
+    // The care value as it is: an enum code (a `code` element), or codings with their systems.
+    for (const fhir::TokenValue& t : tokens_) {
+      if (as_code) {
+        if (token_matches_code(t, t.code)) alt(param, "", t.code);  // any code without a system
+      } else {
+        if (t.code.empty() && (!t.system || t.system->empty())) return false;
+        if (t.system && t.system->empty()) exact_ = false;  // `|code`: the store cannot say "no system"
+        alt(param, t.system.value_or(""), t.code);
+      }
+    }
+    return true;
+  }
+
+  care::EntityType entity_;
+  const std::string& element_;
+  const std::vector<fhir::TokenValue>& tokens_;
+  std::vector<store::TokenParam> alts_;
+  bool exact_ = true;
+  bool every_ = false;
+};
+
+// The store criterion for a token on a rendered element of `resource_type` (an OR list, empty when
+// no entity can match), or nullopt when the profiles do not say; `exact` when the rendered check
+// is then redundant (one resource per entity, one rule writing the element, no condition).
+std::optional<std::vector<store::TokenParam>> rendered_token_terms(std::string_view resource_type, care::EntityType entity,
+                                                                   const std::string& element,
+                                                                   const std::vector<fhir::TokenValue>& tokens,
+                                                                   const mapping::FhirRenderer& renderer, bool* exact) {
+  TermPlanner planner(entity, element, tokens);
+  const auto rules = renderer.rules_for(resource_type);
+  if (rules.size() != 1 || !rules[0]->primary || rules[0]->per_item) planner.inexact();
+  for (const mapping::ServedRule* rule : rules) {
+    if (rule->entity != entity) continue;  // never rendered by this search
+    if (!planner.add(*rule)) return std::nullopt;
+  }
+  if (planner.every()) return std::nullopt;
+  *exact = planner.exact();
+  return planner.alternatives();
+}
+
 }  // namespace
 
 fhir::ParamKinds search_param_kinds(std::string_view resource_type) {
@@ -233,8 +452,18 @@ Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, c
                     ": supported sort keys are _lastUpdated, -_lastUpdated and _id");
   }
 
-  auto single = [](const fhir::SearchParam& p, std::size_t n) -> Result<bool, std::string> {
-    if (n != 1) return err(p.name + ": several values joined by ',' are not supported for this parameter");
+  // A token on a rendered element: store criteria from the profiles where they can be derived,
+  // and the check on the rendered resource unless those are exact.
+  auto rendered = [&](const fhir::SearchParam& p, const Rule& rule) {
+    bool exact = false;
+    auto terms = rendered_token_terms(resource_type, entity, rule.element, p.tokens, renderer, &exact);
+    if (terms) q.any_tokens.push_back(std::move(*terms));
+    if (!terms || !exact) plan.filters.push_back({p.name, rule.element, p.tokens});
+  };
+  // Enum codes indexed without a system: a plain code list goes to the store as it is.
+  auto plain_codes = [](const fhir::SearchParam& p) {
+    for (const fhir::TokenValue& t : p.tokens)
+      if (t.system || t.code.empty()) return false;
     return true;
   };
 
@@ -271,51 +500,73 @@ Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, c
       case How::kDate:
         q.date.push_back({store_prefix(p.dates[0].comparator), p.dates[0].value});
         break;
-      case How::kIdentifier:
-        if (p.tokens.size() == 1 && !q.identifier) {
-          const fhir::TokenValue& t = p.tokens[0];
-          if (t.code.empty()) return err(p.name + ": a value is required (system| alone is not supported)");
-          q.identifier = std::make_pair(t.system.value_or(""), t.code);
+      case How::kIdentifier: {
+        for (const fhir::TokenValue& t : p.tokens)
+          if (t.code.empty() && (!t.system || t.system->empty()))
+            return err(p.name + ": a system or a value is required");
+        const fhir::TokenValue& first = p.tokens[0];
+        if (p.tokens.size() == 1 && !first.code.empty() && !q.identifier) {
+          q.identifier = std::make_pair(first.system.value_or(""), first.code);
         } else {
-          plan.filters.push_back({p.name, rule->element, p.tokens});
+          std::vector<store::IdentifierParam> any;
+          for (const fhir::TokenValue& t : p.tokens) any.push_back({t.system.value_or(""), t.code});
+          q.any_identifiers.push_back(std::move(any));
         }
         break;
-      case How::kPatient:
-      case How::kReference: {
-        if (auto ok = single(p, p.references.size()); !ok) return err(ok.error());
-        const fhir::ReferenceValue& ref = p.references[0];
-        if (rule->how == How::kPatient) {
+      }
+      case How::kPatient: {
+        std::vector<std::string> ids;
+        for (const fhir::ReferenceValue& ref : p.references) {
           if (!ref.type.empty() && ref.type != "Patient") return err(p.name + ": must reference a Patient");
-          if (!q.patient.empty() && q.patient != ref.id) plan.nothing = true;
-          q.patient = ref.id;
+          ids.push_back(ref.id);
+        }
+        if (ids.size() == 1 && q.patient.empty()) q.patient = ids[0];
+        else if (ids.size() == 1 && q.patient != ids[0]) plan.nothing = true;
+        else if (ids.size() > 1) q.any_patients.push_back(std::move(ids));
+        break;
+      }
+      case How::kReference: {
+        if (p.references.size() == 1) {
+          q.references.emplace_back(rule->store, entity_id_of(p.references[0], renderer));
         } else {
-          q.references.emplace_back(rule->store, entity_id_of(ref, renderer));
+          std::vector<store::ReferenceParam> any;
+          for (const fhir::ReferenceValue& ref : p.references) any.push_back({rule->store, entity_id_of(ref, renderer)});
+          q.any_references.push_back(std::move(any));
         }
         break;
       }
       case How::kName:
       case How::kFamily:
       case How::kGiven: {
-        if (auto ok = single(p, p.strings.size()); !ok) return err(ok.error());
+        const char* param = rule->how == How::kName ? "name" : rule->how == How::kFamily ? "family" : "given";
         std::string& field = rule->how == How::kName ? q.name : rule->how == How::kFamily ? q.family : q.given;
-        if (!field.empty()) return err(p.name + ": given twice; only one value is supported");
-        field = p.strings[0];
+        if (p.strings.size() == 1 && field.empty()) {
+          field = p.strings[0];
+        } else {
+          std::vector<store::StringParam> any;
+          for (const std::string& v : p.strings) any.push_back({param, v});
+          q.any_strings.push_back(std::move(any));
+        }
         break;
       }
       case How::kGender:
-        if (p.tokens.size() == 1 && q.gender.empty()) q.gender = p.tokens[0].code;
-        else plan.filters.push_back({p.name, rule->element, p.tokens});
+      case How::kStoreToken: {
+        const std::string store_param = rule->how == How::kGender ? "gender" : rule->store;
+        if (!plain_codes(p)) {
+          rendered(p, *rule);
+        } else if (p.tokens.size() == 1 && rule->how == How::kGender && q.gender.empty()) {
+          q.gender = p.tokens[0].code;
+        } else if (p.tokens.size() == 1) {
+          q.tokens.push_back({store_param, "", p.tokens[0].code});
+        } else {
+          std::vector<store::TokenParam> any;
+          for (const fhir::TokenValue& t : p.tokens) any.push_back({store_param, "", t.code});
+          q.any_tokens.push_back(std::move(any));
+        }
         break;
-      case How::kStoreToken:
-        // Enum codes are indexed without a system: a system given by the client is checked on
-        // the rendered resource rather than dropped.
-        if (p.tokens.size() == 1 && !p.tokens[0].system && !p.tokens[0].code.empty())
-          q.tokens.push_back({rule->store, "", p.tokens[0].code});
-        else
-          plan.filters.push_back({p.name, rule->element, p.tokens});
-        break;
+      }
       case How::kResource:
-        plan.filters.push_back({p.name, rule->element, p.tokens});
+        rendered(p, *rule);
         break;
     }
   }

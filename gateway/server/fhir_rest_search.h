@@ -1,15 +1,20 @@
 // FHIR search → store::Query: which search parameters each served resource type takes, and
 // how each is answered.
 //
-// Most parameters become criteria of the store's indexed Query (index_terms.h): _id,
+// Every parameter becomes criteria of the store's indexed Query (index_terms.h): _id,
 // _lastUpdated, identifier, patient/subject, the references, names, birthdate, gender, the
 // clinical date, and enum tokens whose care codes are the FHIR codes (Encounter and
-// ServiceRequest status, priority). A token whose codes the care model does not hold in FHIR
-// form (Encounter class, Observation code, Flag code, categories...) or a store criterion given
-// with several values (`,` = OR, which the store's AND-only Query cannot say) is checked on the
-// rendered resource instead (ResourceFilter). Such filtering happens after the store's page is
-// cut, so a page can hold fewer than _count matches; the keyset cursor still walks every
-// entity exactly once.
+// ServiceRequest status, priority). A comma (OR, `\,` a literal comma) becomes one of the
+// Query's OR lists; a repeated parameter ANDs. A token whose codes the care model does not hold
+// in FHIR form (Encounter class, Observation and Flag code and category, Task status...) is
+// translated from the served rules that write the element (a constant code: the item the rule
+// renders from; a code read from the record: that value, back through the rule's ConceptMap).
+// The result can be wider than the matches (rule conditions, several resources per entity), so
+// the rendered resource is then also checked (ResourceFilter); a rule whose codes cannot be
+// traced (a group building the Coding, a transform) makes the entities holding its item
+// candidates, and with no such item only the rendered check is made. Pages are full where the
+// translation is tight and can otherwise hold fewer than _count matches; the keyset cursor
+// still walks every entity exactly once.
 //
 // Searches run over the care entity type that renders the resource type (its primary rule's
 // entity when there is one): a search for Flag pages over EndOfLifePlan entities and returns the

@@ -2,11 +2,15 @@
 // shipped care→fhir profiles: read, vread, history, search, include/revinclude, paging,
 // formats, errors, audit, $everything and $summary.
 #include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <set>
 #include <thread>
 
 #include "fhir/json.h"
 #include "fhir/xml.h"
+#include "server/fhir_rest_format.h"
+#include "server/fhir_rest_internal.h"
 #include "server/fhir_rest_test_env.h"
 #include "store/fault.h"
 
@@ -319,6 +323,86 @@ TEST_CASE("fhir rest: JSON and XML by _format and Accept; XML converts back to t
   CHECK(missing.r.body.find("<OperationOutcome xmlns=\"http://hl7.org/fhir\"") != std::string::npos);
 }
 
+TEST_CASE("fhir rest: Last-Modified dates agree with timegm and strftime, day by day over centuries") {
+  auto reference = [](int y, int mo, int d, int h, int mi, int s) {
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    const std::time_t t = timegm(&tm);
+    std::tm out{};
+    gmtime_r(&t, &out);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &out);
+    return std::string(buf);
+  };
+  int checked = 0;
+  for (int y : {1899, 1900, 1969, 1970, 1999, 2000, 2023, 2024, 2100, 2400, 9998}) {
+    for (int mo = 1; mo <= 12; ++mo) {
+      for (int d = 1; d <= 31; ++d) {  // 31 in every month: timegm normalises (Feb 30 = 1 or 2 Mar)
+        const int h = (d * 7) % 24, mi = (d * 13) % 60, s = (mo * 11) % 60;
+        char instant[96];
+        std::snprintf(instant, sizeof instant, "%04d-%02d-%02dT%02d:%02d:%02d.123Z", y, mo, d, h, mi, s);
+        INFO(instant);
+        CHECK(rest::http_date(instant) == reference(y, mo, d, h, mi, s));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 11 * 12 * 31);
+  CHECK(rest::http_date("2024-03-01T10:00:00Z") == "Fri, 01 Mar 2024 10:00:00 GMT");
+  CHECK(rest::http_date("2024-03-01T24:00:00Z") == "Sat, 02 Mar 2024 00:00:00 GMT");
+  CHECK(rest::http_date("2024-03-01").empty());
+  CHECK(rest::http_date("2024-03-01T1x:00:00Z").empty());
+  CHECK(rest::http_date("").empty());
+}
+
+TEST_CASE("fhir rest: responses are written exactly as fhir::write_json writes them, numbers as numbers") {
+  RestEnv env;
+  env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna", "1950-03-01"))});
+  env.write({EntityWrite::put(eol_plan("plan1", "p1"))});
+  const fhir::Model& model = *testing::care_fhir_profiles()->fhir_model();
+  auto same_as_write_json = [&](const rapidjson::Value& resource) {
+    for (const bool pretty : {false, true}) {
+      auto expected = fhir::write_json(resource, model, {.pretty = pretty});
+      REQUIRE(expected.ok());
+      const HttpResponse r = resource_response(200, resource, Negotiated{WireFormat::kJson, pretty}, &model);
+      CHECK(r.body == *expected);
+    }
+  };
+  // What the renderer serves: resources and Bundles (entries hold resources).
+  for (const std::string target : {"/Patient/p1", "/Flag?patient=p1", "/Patient/p1/$summary", "/Patient/p1/$everything"}) {
+    INFO(target);
+    Reply got = env.get(target);
+    REQUIRE(got.status() == 200);
+    same_as_write_json(got.json);
+  }
+  // Numbers held as text (decimal keeps its form), native integers, booleans, primitive
+  // extensions (_given with a null placeholder) and a contained resource.
+  auto doc = fhir::parse_json(R"({"resourceType":"Observation","status":"final","code":{"text":"weight"},
+    "valueQuantity":{"value":72.50,"unit":"kg"},"contained":[{"resourceType":"Patient","id":"c","active":true,
+    "name":[{"given":["A","B"],"_given":[null,{"extension":[{"url":"http://x","valueInteger":3}]}]}],
+    "multipleBirthInteger":2}],"referenceRange":[{"low":{"value":1e3}}]})");
+  REQUIRE(doc.ok());
+  same_as_write_json(*doc);
+  rapidjson::Document native;
+  native.CopyFrom(*doc, native.GetAllocator());
+  native["contained"][0]["multipleBirthInteger"].SetInt64(-7);
+  same_as_write_json(native);
+  // What write_json refuses (a double, a bad number, an unknown element) is still written the
+  // way it always was: write_json's text for a double, plain JSON otherwise.
+  native["valueQuantity"]["value"].SetDouble(0.25);
+  same_as_write_json(native);
+  native["contained"][0]["multipleBirthInteger"].SetString("01");
+  CHECK(resource_response(200, native, {}, &model).body.find(R"("multipleBirthInteger":"01")") != std::string::npos);
+  native["contained"][0].RemoveMember("multipleBirthInteger");
+  native.AddMember("notAnElement", true, native.GetAllocator());
+  CHECK(resource_response(200, native, {}, &model).body.find(R"("notAnElement":true)") != std::string::npos);
+}
+
 TEST_CASE("fhir rest: every read and search is audited and served as AuditEvent") {
   RestEnv env;
   env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna")),
@@ -602,6 +686,34 @@ TEST_CASE("fhir rest: the audit writer retries a failing store and refuses more 
   auto stored = s->list_audit(0, 10, "p1");
   REQUIRE(stored.ok());
   CHECK(stored->size() == 3);
+}
+
+TEST_CASE("fhir rest: /metrics serves the audit queue depth, which grows while the store fails") {
+  FailingWrites faults;
+  RestEnv env(testing::care_fhir_profiles(), &faults);
+  env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna", "1950-03-01"))});
+  auto depth_line = [&] {
+    const std::string text = env.registry.expose();
+    const size_t at = text.find("\nmidhurst_audit_queue_depth ");
+    REQUIRE(at != std::string::npos);
+    return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  };
+  REQUIRE(env.audit->flush());
+  CHECK(depth_line() == "midhurst_audit_queue_depth 0");
+  CHECK(env.registry.expose().find("# TYPE midhurst_audit_queue_depth gauge") != std::string::npos);
+
+  faults.on = true;  // the writer cannot commit: reads wait in its queue
+  CHECK(env.get("/Patient/p1").status() == 200);
+  for (int i = 0; i < 200 && env.audit->failures() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(env.audit->failures() >= 1);
+  CHECK(env.get("/Patient/p1").status() == 200);
+  CHECK(env.get("/Patient?family=smith").status() == 200);
+  CHECK(env.audit->depth() == 3);
+  CHECK(depth_line() == "midhurst_audit_queue_depth 3");
+
+  faults.on = false;  // it recovers and commits them
+  REQUIRE(env.audit->flush(std::chrono::seconds(10)));
+  CHECK(depth_line() == "midhurst_audit_queue_depth 0");
 }
 
 TEST_CASE("fhir rest: the audit writer gathers a batch, and a full one commits at once") {

@@ -88,8 +88,12 @@ struct RestEnv {
   std::unique_ptr<HttpApp> app;
   int control = 0;
 
-  explicit RestEnv(std::shared_ptr<const mapping::ProfileSet> profiles = care_fhir_profiles()) {
-    auto s = store::open_store("sqlite:" + (dir.path() / "store.db").string());
+  // `faults`: injected into the store (for the audit writer's failure paths).
+  explicit RestEnv(std::shared_ptr<const mapping::ProfileSet> profiles = care_fhir_profiles(),
+                   store::FaultInjection* faults = nullptr) {
+    store::StoreOptions options;
+    options.faults = faults;
+    auto s = store::open_store("sqlite:" + (dir.path() / "store.db").string(), options);
     if (!s.ok()) FAIL(s.error().message);
     store = std::move(*s);
     auto r = mapping::FhirRenderer::create(std::move(profiles));

@@ -4,6 +4,8 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <exception>
@@ -270,13 +272,38 @@ HttpResponse outcome_reply(int status, fhir::IssueType type, std::string_view di
   return r;
 }
 
+namespace {
+
+// The statuses whose series a route caches; others go through Family::with each time.
+constexpr int kCachedStatuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
+                                   406, 410, 413, 415, 422, 431, 500, 503};
+constexpr size_t kCachedStatusCount = std::size(kCachedStatuses);
+
+int cached_status_slot(int status) {
+  for (size_t i = 0; i < kCachedStatusCount; ++i)
+    if (kCachedStatuses[i] == status) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace
+
+// Filled on first use, so that a route's series appear in /metrics only once it has answered
+// (as before). Two threads racing to fill a slot store the same child: Family children never move.
+struct HttpApp::RouteSeries {
+  std::atomic<Histogram*> duration{nullptr};
+  std::array<std::atomic<Counter*>, kCachedStatusCount> requests{};
+};
+
 HttpApp::HttpApp(Authenticator authenticator, ServerMetrics& metrics)
     : authenticator_(std::move(authenticator)), metrics_(metrics) {}
+
+HttpApp::~HttpApp() = default;
 
 void HttpApp::add(Route route) {
   Entry e;
   split_path(route.pattern, &e.segments);
   e.route = std::move(route);
+  e.series = std::make_unique<RouteSeries>();
   routes_.push_back(std::move(e));
 }
 
@@ -301,6 +328,7 @@ HttpApp::Match HttpApp::match(std::string_view method, const std::vector<std::st
       if (p.size() > 2 && p.front() == '{' && p.back() == '}') params[p.substr(1, p.size() - 2)] = segments[i];
     }
     if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+      result.entry = &e;
       result.route = &r;
       result.params = std::move(params);
       return result;
@@ -311,11 +339,24 @@ HttpApp::Match HttpApp::match(std::string_view method, const std::vector<std::st
   return result;
 }
 
-void HttpApp::record(std::string_view route, int status, std::chrono::steady_clock::time_point since) const {
-  const std::string r(route);
-  metrics_.http_requests.with({r, std::to_string(status)}).inc();
-  metrics_.http_duration.with({r}).observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+void HttpApp::record(const Entry* entry, std::string_view route, int status,
+                     std::chrono::steady_clock::time_point since) const {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  Counter* requests = nullptr;
+  Histogram* duration = nullptr;
+  const int slot = entry ? cached_status_slot(status) : -1;
+  if (slot >= 0) requests = entry->series->requests[static_cast<size_t>(slot)].load(std::memory_order_acquire);
+  if (entry) duration = entry->series->duration.load(std::memory_order_acquire);
+  if (!requests) {
+    requests = &metrics_.http_requests.with({std::string(route), std::to_string(status)});
+    if (slot >= 0) entry->series->requests[static_cast<size_t>(slot)].store(requests, std::memory_order_release);
+  }
+  if (!duration) {
+    duration = &metrics_.http_duration.with({std::string(route)});
+    if (entry) entry->series->duration.store(duration, std::memory_order_release);
+  }
+  requests->inc();
+  duration->observe(seconds);
 }
 
 HttpResponse HttpApp::error_response(int status, fhir::IssueType type, std::string diagnostics,
@@ -328,9 +369,10 @@ HttpResponse HttpApp::error_response(int status, fhir::IssueType type, std::stri
 void HttpApp::handle(HttpRequest request, Respond respond) const {
   const auto started = request.received;
   // Every reply goes through here: one place for metrics and the access log.
-  auto finish = [this, respond, started, method = request.method, target = request.target,
-                 peer = request.peer](std::string route, std::string client, HttpResponse response) {
-    record(route, response.status, started);
+  // `entry`: the matched route, whose metric series count the reply (null: "unmatched").
+  auto finish = [this, respond, started, method = request.method, target = request.target, peer = request.peer](
+                    const Entry* entry, std::string route, std::string client, HttpResponse response) {
+    record(entry, route, response.status, started);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     const LogLevel level = response.status >= 500 ? LogLevel::kWarn
                            : response.status >= 400 ? LogLevel::kInfo
@@ -340,13 +382,14 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
          {"ms", ms}, {"client", client}, {"peer", peer}});
     respond(std::move(response));
   };
+  const Entry* matched = nullptr;  // once routed
   std::string client;  // for the log, once authenticated
   Format errors_in = Format::kFhirJson;  // the client's format, once the query is read
   auto fail = [&](std::string route, int status, fhir::IssueType type, std::string why,
                   std::vector<std::pair<std::string, std::string>> headers = {}) {
     HttpResponse r = outcome_reply(status, type, why, errors_in);
     r.headers = std::move(headers);
-    finish(std::move(route), client, std::move(r));
+    finish(matched, std::move(route), client, std::move(r));
   };
 
   std::vector<std::string> segments;
@@ -356,10 +399,11 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
 
   Match m = match(request.method, segments);
   const std::string route = m.route ? m.route->pattern : "unmatched";
+  matched = m.entry;
 
-  std::optional<Principal> principal;
+  const Principal* principal = nullptr;
   if (!m.route || !m.route->public_route) {
-    auto auth = authenticator_.authenticate(request.header("authorization"));
+    auto auth = authenticator_.identify(request.header("authorization"));
     if (!auth) {
       const bool missing = auth.error() == AuthFailure::kMissing;
       std::string challenge(kRealm);
@@ -369,7 +413,7 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
                           : "the bearer token is not valid",
                   {{"WWW-Authenticate", challenge}});
     }
-    principal = std::move(*auth);
+    principal = *auth;
     client = principal->client;
   }
   if (!m.route) {
@@ -412,10 +456,10 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
     context.pretty = pretty && *pretty == "true";
   }
   context.params = std::move(m.params);
-  context.principal = principal ? &*principal : nullptr;
+  context.principal = principal;
   try {
-    r.handler(request, context, [finish, route, client](HttpResponse response) mutable {
-      finish(route, client, std::move(response));
+    r.handler(request, context, [finish, entry = m.entry, route, client](HttpResponse response) mutable {
+      finish(entry, route, client, std::move(response));
     });
   } catch (const std::exception& e) {
     log_error("http.handler_failed", {{"route", route}, {"error", e.what()}});

@@ -109,6 +109,7 @@ struct Route {
 class HttpApp {
  public:
   HttpApp(Authenticator authenticator, ServerMetrics& metrics);
+  ~HttpApp();
 
   void add(Route route);
 
@@ -116,6 +117,9 @@ class HttpApp {
   // it, FHIR routes refuse XML with 406.
   using ModelSource = std::function<std::shared_ptr<const fhir::Model>()>;
   void set_model_source(ModelSource source);
+
+  // The metrics the app counts into, for route sets that add their own series.
+  ServerMetrics& metrics() const { return metrics_; }
 
   // Runs the pipeline above; `respond` is called exactly once (maybe before returning).
   void handle(HttpRequest request, Respond respond) const;
@@ -125,19 +129,27 @@ class HttpApp {
                               std::string_view route = "unmatched", Format format = Format::kFhirJson) const;
 
  private:
-  struct Match {
-    const Route* route = nullptr;
-    std::map<std::string, std::string> params;
-    std::vector<std::string> allowed;  // methods for the path when `route` is null
-  };
-  Match match(std::string_view method, const std::vector<std::string>& segments) const;
-  void record(std::string_view route, int status, std::chrono::steady_clock::time_point since) const;
+  // A route's metric series, looked up in the families once and then read without a lock
+  // (Family::with takes the family's mutex, which every request would contend on).
+  struct RouteSeries;
 
   // A route with its pattern split into segments once, at add(): matching runs per request.
   struct Entry {
     Route route;
     std::vector<std::string> segments;
+    std::unique_ptr<RouteSeries> series;
   };
+
+  struct Match {
+    const Entry* entry = nullptr;
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+    std::vector<std::string> allowed;  // methods for the path when `route` is null
+  };
+  Match match(std::string_view method, const std::vector<std::string>& segments) const;
+  // `entry`: the matched route (its cached series), or null ("unmatched").
+  void record(const Entry* entry, std::string_view route, int status,
+              std::chrono::steady_clock::time_point since) const;
 
   Authenticator authenticator_;
   ServerMetrics& metrics_;

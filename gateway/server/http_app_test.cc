@@ -2,6 +2,8 @@
 // and the operational routes (healthz, readyz, metadata, metrics, POST /hl7v2).
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <rapidjson/document.h>
 
 #include "fhir/r4.h"
@@ -307,6 +309,37 @@ TEST_CASE("http app: requests are counted by route, not path", "[http]") {
   const std::string exposed = a.registry.expose();
   CHECK(exposed.find("midhurst_http_requests_total{route=\"/Patient/{id}\",status=\"200\"} 2") != std::string::npos);
   CHECK(exposed.find("midhurst_http_requests_total{route=\"unmatched\",status=\"404\"} 1") != std::string::npos);
+}
+
+TEST_CASE("http app: route series count exactly from many threads, statuses apart, none before use", "[http]") {
+  App a;
+  CHECK(a.registry.expose().find("route=\"/Patient/{id}\"") == std::string::npos);  // not yet answered
+  constexpr int kThreads = 4, kEach = 250;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&a, t] {
+      for (int i = 0; i < kEach; ++i) {
+        HttpRequest req;
+        req.method = "GET";
+        req.target = "/Patient/" + std::to_string(i);
+        // Every fifth request of odd threads has no token: a 401 counted under the same route.
+        if (t % 2 == 0 || i % 5 != 0) req.headers.emplace_back("authorization", "Bearer r-token");
+        a.app.handle(std::move(req), [](HttpResponse) {});
+      }
+    });
+  for (auto& t : threads) t.join();
+  const std::string exposed = a.registry.expose();
+  const int unauthorised = 2 * (kEach / 5);
+  CHECK(exposed.find("midhurst_http_requests_total{route=\"/Patient/{id}\",status=\"200\"} " +
+                     std::to_string(kThreads * kEach - unauthorised) + "\n") != std::string::npos);
+  CHECK(exposed.find("midhurst_http_requests_total{route=\"/Patient/{id}\",status=\"401\"} " +
+                     std::to_string(unauthorised) + "\n") != std::string::npos);
+  CHECK(exposed.find("midhurst_http_request_duration_seconds_count{route=\"/Patient/{id}\"} " +
+                     std::to_string(kThreads * kEach) + "\n") != std::string::npos);
+  // A status outside the cached set is counted too.
+  CHECK(a.app.error_response(418, fhir::IssueType::kProcessing, "teapot", "/Patient/{id}").status == 418);
+  CHECK(a.registry.expose().find("midhurst_http_requests_total{route=\"/Patient/{id}\",status=\"418\"} 1\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("http app: target parsing", "[http]") {

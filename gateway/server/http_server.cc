@@ -16,6 +16,9 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <string>
+#include <utility>
+#include <vector>
 #include <optional>
 
 #include "server/listener.h"
@@ -52,6 +55,12 @@ struct HttpShared {
   // Last: destroyed first, with the sessions its io_context still holds, while the rest is here.
   Listener listener;
 };
+
+class HttpSession;
+// The session whose request this thread is handing to the app right now (inside
+// HttpApp::handle on its strand), so that an answer given before handle() returns is
+// recognised as inline.
+static thread_local const HttpSession* t_handling = nullptr;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession>, public ListenedSession {
  public:
@@ -173,11 +182,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Lis
     // No I/O is pending while the app works, so the session holds itself until the answer
     // (or close()); the Respond gets only a weak handle (see CompletionGate in listener.h).
     awaiting_app_ = shared_from_this();
+    t_handling = this;
     shared_.app.handle(std::move(request), [weak = weak_from_this(), gate = shared_.listener.gate()](HttpResponse response) {
       // Stopped, or the connection is gone: nobody to answer. Otherwise, since the app may
       // answer from any thread (an ingest completing after a commit), hop back onto this
       // connection's strand before touching the stream; the reference goes with the handler.
       gate->with_session(weak, [&response](std::shared_ptr<HttpSession> self) {
+        // Answered inside handle(), on this session's strand (FHIR reads are): written as soon
+        // as handle() returns, without a trip through the scheduler (and the wake-up of
+        // another I/O thread that a post costs).
+        if (t_handling == self.get()) {
+          self->inline_response_ = std::move(response);
+          return;
+        }
         auto strand = self->stream_.get_executor();
         net::post(strand, [self = std::move(self), response = std::move(response)]() mutable {
           self->awaiting_app_.reset();
@@ -185,6 +202,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Lis
         });
       });
     });
+    t_handling = nullptr;
+    if (inline_response_) {
+      HttpResponse response = std::move(*inline_response_);
+      inline_response_.reset();
+      awaiting_app_.reset();
+      do_write(std::move(response));
+    }
   }
 
   void reply_error(int status, fhir::IssueType type, std::string why, Format format = Format::kFhirJson) {
@@ -195,21 +219,56 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Lis
     do_write(std::move(r));
   }
 
+  // The status line and headers are written by hand into one reused string and sent with the
+  // body in one gathered write: Beast's serializer spent more on its buffer sequences than the
+  // rest of the response path. Its rules are kept: a header set twice keeps its last value,
+  // Server is ours, Connection says close (HTTP/1.1) or keep-alive (HTTP/1.0) when that differs
+  // from the version's default, Content-Length is the body's size (also for HEAD, which sends
+  // no body) except on 1xx, 204 and 304, which carry neither.
   void do_write(HttpResponse r) {
     busy_ = false;
     if (closed_) return;
-    res_ = {};
-    res_.version(version_);
-    res_.result(static_cast<unsigned>(r.status));
-    if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
-    for (auto& [name, value] : r.headers) res_.set(name, value);
-    res_.set(http::field::server, "midhurst");
-    res_.keep_alive(keep_alive_ && !r.close && !shared_.listener.draining());
-    res_.body() = std::move(r.body);
-    res_.prepare_payload();
-    if (head_) res_.body().clear();  // HEAD: the headers (Content-Length included) only
+    keep_open_ = keep_alive_ && !r.close && !shared_.listener.draining();
+    std::vector<std::pair<std::string, std::string>> fields;
+    fields.reserve(r.headers.size() + 2);
+    auto set = [&fields](std::string name, std::string value) {
+      std::erase_if(fields, [&](const auto& f) { return beast::iequals(f.first, name); });
+      // A header value never spans lines: CR or LF in one would let it forge headers.
+      for (char& c : value)
+        if (c == '\r' || c == '\n') c = ' ';
+      fields.emplace_back(std::move(name), std::move(value));
+    };
+    if (!r.content_type.empty()) set("Content-Type", std::move(r.content_type));
+    for (auto& [name, value] : r.headers) set(std::move(name), std::move(value));
+    set("Server", "midhurst");
+    const unsigned status = static_cast<unsigned>(r.status);
+    head_text_.clear();
+    head_text_ += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head_text_ += std::to_string(status);
+    head_text_ += ' ';
+    const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    head_text_.append(reason.data(), reason.size());
+    head_text_ += "\r\n";
+    for (const auto& [name, value] : fields) {
+      head_text_ += name;
+      head_text_ += ": ";
+      head_text_ += value;
+      head_text_ += "\r\n";
+    }
+    if (version_ >= 11 && !keep_open_) head_text_ += "Connection: close\r\n";
+    if (version_ < 11 && keep_open_) head_text_ += "Connection: keep-alive\r\n";
+    const bool bodiless = status / 100 == 1 || status == 204 || status == 304;
+    body_ = bodiless ? std::string() : std::move(r.body);
+    if (!bodiless) {
+      head_text_ += "Content-Length: ";
+      head_text_ += std::to_string(body_.size());
+      head_text_ += "\r\n";
+    }
+    head_text_ += "\r\n";
+    if (head_) body_.clear();  // HEAD: the headers (Content-Length included) only
     stream_.expires_after(shared_.options.limits.idle_timeout);
-    http::async_write(stream_, res_, [self = shared_from_this()](error_code ec, size_t) { self->on_write(ec); });
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_text_), net::buffer(body_)};
+    net::async_write(stream_, buffers, [self = shared_from_this()](error_code ec, size_t) { self->on_write(ec); });
   }
 
   void on_write(error_code ec) {
@@ -218,7 +277,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Lis
       log_debug("http.write_failed", {{"peer", peer_}, {"connection", id_}, {"error", ec.message()}});
       return close();
     }
-    if (!res_.keep_alive()) return close_gracefully();
+    if (!keep_open_) return close_gracefully();
     do_read();
   }
 
@@ -261,12 +320,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Lis
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> res_;
+  std::string head_text_;  // the response's status line and headers, reused
+  std::string body_;       // the response's body while it is written
+  bool keep_open_ = false;  // after this response
   HttpShared& shared_;
   const uint64_t id_;
   std::string peer_;
   const bool reject_;
   std::shared_ptr<HttpSession> awaiting_app_;  // set while the app has the request
+  std::optional<HttpResponse> inline_response_;  // the app's answer given inside handle()
   std::array<char, 16384> linger_buf_{};
   size_t lingered_ = 0;
   unsigned version_ = 11;

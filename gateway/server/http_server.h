@@ -10,7 +10,10 @@
 //    request is read after the response is written);
 //  - closing after an error response shuts down our side and drains what the peer still
 //    sends for a moment, so the peer reads the response instead of a TCP reset;
-//  - beyond max_connections a new connection gets 503 and is closed.
+//  - beyond max_connections a new connection gets 503 and is closed;
+//  - each response is one gathered write (status line and headers, body); an answer the app
+//    gives inside handle() (FHIR reads do) is written at once, without a hop through the
+//    scheduler.
 //
 // Shutdown, in two steps (see Gateway): begin_shutdown() stops accepting and closes idle
 // connections; busy ones close after their response. stop() closes what is left and joins.

@@ -195,6 +195,42 @@ TEST_CASE("http: keep-alive serves several requests on one connection", "[http][
   CHECK(testing::parse_http_reply(c.buffer().substr(second)).body.find("ready") != std::string::npos);
 }
 
+TEST_CASE("http: response heads on the wire: length, connection, HEAD, HTTP/1.0 keep-alive", "[http][integration]") {
+  Running s;
+  // HTTP/1.1, keep-alive by default: no Connection header, Content-Length of the body.
+  Connection c(s.port);
+  REQUIRE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(c.read_until(R"({"status":"up"})"));
+  const std::string& first = c.buffer();
+  CHECK(first.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(first.find("\r\nContent-Length: 15\r\n") != std::string::npos);
+  CHECK(first.find("\r\nServer: midhurst\r\n") != std::string::npos);
+  CHECK(first.find("\r\nContent-Type: application/json") != std::string::npos);
+  CHECK(first.find("Connection:") == std::string::npos);
+  c.buffer().clear();
+  // HEAD: the GET's headers, Content-Length included, and no body; then close on request.
+  REQUIRE(c.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  c.read_to_end();
+  CHECK(c.buffer().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(c.buffer().find("\r\nContent-Length: 15\r\n") != std::string::npos);
+  CHECK(c.buffer().find("\r\nConnection: close\r\n") != std::string::npos);
+  CHECK(c.buffer().ends_with("\r\n\r\n"));
+  // HTTP/1.0 asking for keep-alive gets it said back, and the connection stays open for more.
+  Connection old(s.port);
+  REQUIRE(old.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  REQUIRE(old.read_until(R"({"status":"up"})"));
+  CHECK(old.buffer().rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(old.buffer().find("\r\nConnection: keep-alive\r\n") != std::string::npos);
+  old.buffer().clear();
+  REQUIRE(old.send("GET /nowhere HTTP/1.0\r\n\r\n"));  // no keep-alive: answered, then closed
+  old.read_to_end();
+  const HttpReply r = testing::parse_http_reply(old.buffer());
+  CHECK(r.status == 401);
+  CHECK(old.buffer().rfind("HTTP/1.0 401 Unauthorized\r\n", 0) == 0);
+  CHECK(r.header("www-authenticate").rfind("Bearer", 0) == 0);
+  CHECK(old.buffer().find("Connection:") == std::string::npos);
+}
+
 TEST_CASE("http: idle connections are closed, and beyond max_connections comes 503", "[http][integration]") {
   Config c = test_config();
   c.http_limits.idle_timeout = std::chrono::seconds(1);

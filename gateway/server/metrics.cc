@@ -111,7 +111,18 @@ Family<Histogram>& MetricsRegistry::histogram(std::string name, std::string help
   return *entries_.back()->histogram;
 }
 
+void MetricsRegistry::on_expose(std::function<void()> collect) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string MetricsRegistry::expose() const {
+  std::vector<std::function<void()>> collectors;
+  {
+    std::lock_guard lock(mutex_);
+    collectors = collectors_;
+  }
+  for (const auto& collect : collectors) collect();  // outside the lock: they set gauges
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& e : entries_) {

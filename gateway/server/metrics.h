@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,6 +99,11 @@ class MetricsRegistry {
   Family<Histogram>& histogram(std::string name, std::string help, std::vector<double> bounds,
                                std::vector<std::string> labels = {});
 
+  // Runs `collect` at the start of every expose(), for values read at scrape time rather than
+  // kept up to date on a hot path (a queue's depth into a gauge). REQUIRES: what it reads
+  // outlives every later expose().
+  void on_expose(std::function<void()> collect);
+
   // Every family in registration order, in text format 0.0.4. Serve it with
   // kExpositionContentType.
   std::string expose() const;
@@ -112,6 +118,7 @@ class MetricsRegistry {
   };
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Entry>> entries_;
+  std::vector<std::function<void()>> collectors_;  // GUARDED_BY(mutex_)
 };
 
 inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -27,6 +27,20 @@ TEST_CASE("metrics: counters and gauges with labels", "[metrics]") {
         "app_up 1.5\n");
 }
 
+TEST_CASE("metrics: collectors set gauges at every scrape", "[metrics]") {
+  MetricsRegistry r;
+  auto& depth = r.gauge("app_queue_depth", "Waiting").get();
+  int waiting = 3, scrapes = 0;
+  r.on_expose([&] {
+    ++scrapes;
+    depth.set(waiting);
+  });
+  CHECK(r.expose() == "# HELP app_queue_depth Waiting\n# TYPE app_queue_depth gauge\napp_queue_depth 3\n");
+  waiting = 0;
+  CHECK(r.expose() == "# HELP app_queue_depth Waiting\n# TYPE app_queue_depth gauge\napp_queue_depth 0\n");
+  CHECK(scrapes == 2);
+}
+
 TEST_CASE("metrics: histograms are cumulative with +Inf, _sum and _count", "[metrics]") {
   MetricsRegistry r;
   auto& h = r.histogram("lat_seconds", "Latency", {0.1, 1}, {"transport"});

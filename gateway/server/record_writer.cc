@@ -506,6 +506,14 @@ store::StoreError corrupt(EntityType type, const std::string& id, const std::str
                            "stored " + std::string(store::type_name(type)) + "/" + id + " does not read back: " + why};
 }
 
+// Whether `merged` holds what `committed` holds, apart from the header (id, version,
+// lastUpdated, Provenance) that a new version would restamp.
+template <class T>
+bool same_content(T merged, const T& committed) {
+  static_cast<care::Entity&>(merged) = static_cast<const care::Entity&>(committed);
+  return merged == committed;
+}
+
 // "" when `entity`, stored as version `version`, reads back (passes every check of the care
 // model's JSON form), else the model's objection. The store fills lastUpdated when it writes; a
 // stand-in takes its place here.
@@ -513,8 +521,9 @@ template <class T>
 std::string reads_back(T entity, std::int64_t version) {
   entity.version = version;
   if (entity.last_updated.empty()) entity.last_updated = "2000-01-01T00:00:00Z";
-  auto parsed = care::from_json<T>(care::to_json(entity));
-  return parsed.ok() ? "" : parsed.error().to_string();
+  // The round trip's checks without the JSON (care/json.h), for every write of every message.
+  auto checked = care::check_reads_back(entity);
+  return checked.ok() ? "" : checked.error().to_string();
 }
 
 }  // namespace
@@ -527,13 +536,13 @@ store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::load(c
                                                                                  const std::string& stored_json) {
   const EntityType type = store::type_of(store::AnyEntity(T{}));
   if (auto it = batch_entities_.find({type, id}); it != batch_entities_.end())
-    return std::optional<Current<T>>(Current<T>{id, std::get<T>(it->second.entity), it->second.version});
+    return std::optional<Current<T>>(Current<T>{id, std::get<T>(it->second.entity), it->second.version, std::nullopt});
   auto parsed = care::from_json<T>(stored_json);
   if (!parsed.ok()) {
     unreadable_ = true;
     return err(corrupt(type, id, parsed.error().to_string()));
   }
-  return std::optional<Current<T>>(Current<T>{id, std::move(*parsed), stored_version});
+  return std::optional<Current<T>>(Current<T>{id, *parsed, stored_version, std::move(*parsed)});
 }
 
 template <class T>
@@ -560,7 +569,7 @@ std::optional<RecordWriter::Current<T>> RecordWriter::remembered(const std::stri
   auto it = batch_entities_.find({type, key->second.id});
   // Forgotten (committed): the store has it.
   if (it == batch_entities_.end()) return std::nullopt;
-  return Current<T>{key->second.id, std::get<T>(it->second.entity), it->second.version};
+  return Current<T>{key->second.id, std::get<T>(it->second.entity), it->second.version, std::nullopt};
 }
 
 void RecordWriter::forget_through(std::uint64_t n) {
@@ -642,6 +651,13 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     staged.entities.push_back({{type, id}, Known{entity, base_version + 1, batch_}});
     out.writes.push_back(store::EntityWrite::put(std::move(entity), base_version));
   };
+  // Queues a merged match, unless it equals its committed version (record_writer.h): then the
+  // store keeps that version and its index rows, and nothing is remembered (the store shows it).
+  auto put_merged = [&]<class T>(T entity, const std::string& id, std::int64_t base_version, std::vector<std::string> keys,
+                                 const std::optional<T>& committed) {
+    if (committed && same_content(entity, *committed)) return;
+    put(std::move(entity), id, base_version, std::move(keys));
+  };
   auto refuse = [&](std::string field, int code, std::string reason) {
     out.writes.clear();
     out.refused = Problem{std::move(field), code, std::move(reason)};
@@ -667,9 +683,11 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     std::vector<care::Reference> merged_away = std::move(p->replaces);
     p->replaces.clear();
     care::Patient patient;
+    std::optional<care::Patient> committed;
     std::int64_t base = 0;
     if (stored) {
       patient = std::move(stored->entity);
+      committed = std::move(stored->committed);
       patient_id = stored->id;
       base = stored->version;
       merge(patient, *p);
@@ -727,7 +745,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
         person = std::move(*found);
         merge(person->entity, *r);
       } else {
-        person = Current<care::RelatedPerson>{store::new_entity_id(), std::move(*r), 0};
+        person = Current<care::RelatedPerson>{store::new_entity_id(), std::move(*r), 0, std::nullopt};
       }
       person->entity.patient = ref_to(EntityType::kPatient, patient_id);
       for (care::PatientContact& c : patient.contacts)
@@ -738,7 +756,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
 
     std::vector<std::string> keys;
     for (const auto& [system, value] : patient_keys(patient)) keys.push_back(key("Patient", {system, value}));
-    put(std::move(patient), patient_id, base, std::move(keys));
+    put_merged(std::move(patient), patient_id, base, std::move(keys), committed);
     for (Current<care::Patient>& old : merged) {
       // Its identifiers now lead to the survivor, for the rest of the batch too.
       std::vector<std::string> old_keys;
@@ -746,7 +764,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
       for (std::string& k : old_keys) staged.keys.emplace_back(std::move(k), patient_id);
       put(std::move(old.entity), old.id, old.version, {});
     }
-    if (person) put(std::move(person->entity), person->id, person->version, {person_k});
+    if (person) put_merged(std::move(person->entity), person->id, person->version, {person_k}, person->committed);
   }
 
   const bool needs_patient = record.get<care::Encounter>() || record.get<care::Referral>() ||
@@ -765,7 +783,8 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     if (!found.ok()) return err(found.error());
     if (*found) {
       merge((*found)->entity, *o);
-      put(std::move((*found)->entity), (*found)->id, (*found)->version, {key("Organization", {o->ods_code})});
+      put_merged(std::move((*found)->entity), (*found)->id, (*found)->version, {key("Organization", {o->ods_code})},
+                 (*found)->committed);
     } else {
       const std::string ods = o->ods_code;
       put(std::move(*o), store::new_entity_id(), 0, {key("Organization", {ods})});
@@ -791,7 +810,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     }
     if (found) {
       merge(found->entity, *entity);
-      put(std::move(found->entity), found->id, found->version, std::move(keys));
+      put_merged(std::move(found->entity), found->id, found->version, std::move(keys), found->committed);
     } else {
       put(std::move(*entity), store::new_entity_id(), 0, std::move(keys));
     }
@@ -830,7 +849,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
           return refuse("PV1-19", 207, why);
         encounter_id = stored->id;
         stored->entity.patient = m->patient;
-        put(std::move(stored->entity), stored->id, stored->version, std::move(keys));
+        put_merged(std::move(stored->entity), stored->id, stored->version, std::move(keys), stored->committed);
       } else if (is_cancel(e)) {
         return refuse("PV1-19", 204, event_name + " cancels visit " + visit_text(*m) + ", which is not stored");
       } else {
@@ -873,7 +892,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     if (stored) {
       merge(stored->entity, *r);
       stored->entity.patient = r->patient;
-      put(std::move(stored->entity), stored->id, stored->version, std::move(keys));
+      put_merged(std::move(stored->entity), stored->id, stored->version, std::move(keys), stored->committed);
     } else {
       if (r->authored_on.empty()) r->authored_on = received_at;
       put(std::move(*r), store::new_entity_id(), 0, std::move(keys));
@@ -894,7 +913,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     if (*found) {
       merge((*found)->entity, *m);
       (*found)->entity.patient = ref_to(EntityType::kPatient, patient_id);
-      put(std::move((*found)->entity), (*found)->id, (*found)->version, {k});
+      put_merged(std::move((*found)->entity), (*found)->id, (*found)->version, {k}, (*found)->committed);
     } else {
       m->patient = ref_to(EntityType::kPatient, patient_id);
       if (m->created_at.empty()) m->created_at = received_at;
@@ -912,7 +931,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     if (!found.ok()) return err(found.error());
     if (*found) {
       merge((*found)->entity, *c);
-      put(std::move((*found)->entity), (*found)->id, (*found)->version, {k});
+      put_merged(std::move((*found)->entity), (*found)->id, (*found)->version, {k}, (*found)->committed);
     } else {
       put(std::move(*c), store::new_entity_id(), 0, {k});
     }

@@ -38,6 +38,13 @@
 //   Referral, RelatedPerson, Organization, Practitioner, PractitionerRole, CareTeamMember:
 //                    present fields replace, identifiers are united.
 //   Encounter        the ADT state machine below.
+// A match whose merged result equals its committed version (apart from id, version, lastUpdated
+// and Provenance) gets no new version: a repeated A08, or the same NK1 in every message, changes
+// nothing, so nothing is written and its search terms stay as they are. This holds only when the
+// base is the committed version read from the store; a base this writer remembers from a batch
+// still committing is written as a new version anyway, so that its if_version ties the message
+// to the write it was built on (should that write fail, this message fails too instead of being
+// ACKed with its content never stored).
 //
 // Encounter state machine. The event is the trigger of the Provenance's message type (ADT^A02 ->
 // A02); status and locations follow the table, whatever status the profile mapped (A08 never
@@ -147,6 +154,10 @@ class RecordWriter {
     std::string id;
     T entity;
     std::int64_t version = 0;
+    // The committed version as read from the store, when that is where `entity` came from (not
+    // from this writer's memory of a batch still committing): a merge that leaves it unchanged
+    // needs no new version.
+    std::optional<T> committed;
   };
 
   struct Known {

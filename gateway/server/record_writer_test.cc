@@ -255,7 +255,7 @@ TEST_CASE("impossible transitions are refused and change nothing") {
   CHECK(!rig.commit(adt("A03", "2026-11-03T09:20+00:00", "2139", "WARD 7")).refused);
   care::Encounter e = rig.only_encounter();
   CHECK(e.status == EncounterStatus::kFinished);
-  CHECK(e.version == 4);
+  CHECK(e.version == 2);  // both repeat what is stored: accepted, no new version
 }
 
 TEST_CASE("leave of absence: A21 then A22") {
@@ -512,7 +512,7 @@ TEST_CASE("patient: death merges as one unit, so every merged version reads back
   rig.commit(death_message(std::nullopt, "2026-11-06T01:00+00:00", "2026-11-06T02:00+00:00"));
   CHECK_FALSE(current().deceased.has_value());
   CHECK(current().deceased_at == "2026-11-06T01:00+00:00");
-  CHECK(current().version == 5);
+  CHECK(current().version == 3);  // the second and fourth messages changed nothing stored
 }
 
 TEST_CASE("a write that would not read back fails its message alone, before it joins the batch") {
@@ -670,11 +670,82 @@ TEST_CASE("one writer across batches: batches still committing are remembered, c
   // store again, not on the discharge that never happened.
   writer.forget_all();
   writer.begin_batch(5);
-  auto fifth = writer.write(adt("A08", "2026-11-02T10:00+00:00", "2139", "WARD 12"));
+  // (A ward correction, so that the A08 changes the stored encounter and is written.)
+  auto fifth = writer.write(adt("A08", "2026-11-02T10:00+00:00", "2139", "WARD 14"));
   REQUIRE(fifth.ok());
   auto e5 = writes_of(*fifth, EntityType::kEncounter);
   REQUIRE(e5.size() == 1);
   CHECK(e5[0]->if_version == 3);
   CHECK(std::get<care::Encounter>(*e5[0]->entity).status == EncounterStatus::kInProgress);
   CHECK(rig.all<care::Patient>(EntityType::kPatient).size() == 1);
+}
+
+TEST_CASE("a message that changes nothing stored writes no new version; one that changes something does") {
+  Rig rig;
+  rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  // The same admission again (another control id): patient, visit and their index rows stay.
+  RecordWriter::Outcome same = rig.commit(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  CHECK(!same.refused);
+  CHECK(!same.failed);
+  CHECK(writes_of(same, EntityType::kPatient).empty());
+  CHECK(writes_of(same, EntityType::kEncounter).empty());
+  CHECK(writes_of(same, EntityType::kProvenance).size() == 1);  // the message is still on record
+  auto patients = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(patients.size() == 1);
+  CHECK(patients[0].version == 1);
+  CHECK(rig.only_encounter().version == 1);
+  auto history = rig.store->history(EntityType::kPatient, patients[0].id, store::HistoryQuery{});
+  REQUIRE(history.ok());
+  CHECK(history->entries.size() == 1);
+
+  // A changed name is a new version of the patient only; the visit is unchanged.
+  care::Record renamed = adt("A08", "2026-11-01T10:00+00:00", "2139", "WARD 7");
+  renamed.get<care::Patient>()->names.at(0).given = {"Maggie"};
+  RecordWriter::Outcome changed = rig.commit(std::move(renamed));
+  auto patient_writes = writes_of(changed, EntityType::kPatient);
+  REQUIRE(patient_writes.size() == 1);
+  CHECK(patient_writes[0]->if_version == 1);
+  CHECK(writes_of(changed, EntityType::kEncounter).empty());
+  patients = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(patients.size() == 1);
+  CHECK(patients[0].version == 2);
+  CHECK(patients[0].names.at(0).given.at(0) == "Maggie");
+  CHECK(rig.only_encounter().version == 1);
+  // The unchanged visit still answers searches by its terms (no index row was touched).
+  store::Query q;
+  q.type = EntityType::kEncounter;
+  q.identifier = std::make_pair(kVisitSystem, std::string("2139"));
+  q.patient = patients[0].id;
+  auto found = rig.store->search(q);
+  REQUIRE(found.ok());
+  CHECK(found->entries.size() == 1);
+}
+
+TEST_CASE("an unchanged merge on a version still committing is written, tied to that version") {
+  Rig rig;
+  RecordWriter writer(*rig.store);
+  writer.begin_batch(1);
+  auto first = writer.write(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  REQUIRE(first.ok());
+  // Batch 2 repeats batch 1's content before batch 1 has committed: it is written as version 2
+  // with if_version 1, so that it fails should batch 1's write fail, instead of being ACKed with
+  // nothing of it stored.
+  writer.begin_batch(2);
+  auto second = writer.write(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  REQUIRE(second.ok());
+  auto patient_writes = writes_of(*second, EntityType::kPatient);
+  REQUIRE(patient_writes.size() == 1);
+  CHECK(patient_writes[0]->if_version == 1);
+  REQUIRE(writes_of(*second, EntityType::kEncounter).size() == 1);
+  CHECK(writes_of(*second, EntityType::kEncounter)[0]->if_version == 1);
+
+  // Once batch 1 is committed and forgotten, the same content again writes nothing.
+  REQUIRE(rig.store->apply(batch_of(*first, "B1")).ok());
+  REQUIRE(rig.store->apply(batch_of(*second, "B2")).ok());
+  writer.forget_through(2);
+  writer.begin_batch(3);
+  auto third = writer.write(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  REQUIRE(third.ok());
+  CHECK(writes_of(*third, EntityType::kPatient).empty());
+  CHECK(writes_of(*third, EntityType::kEncounter).empty());
 }

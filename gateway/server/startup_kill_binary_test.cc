@@ -311,7 +311,7 @@ TEST_CASE("serve: SIGKILL while the store is migrated at start-up loses nothing 
   std::vector<std::string> terms;
   {
     Db db(file);
-    REQUIRE(db.number("SELECT version FROM schema_version") == 3);
+    REQUIRE(db.number("SELECT version FROM schema_version") >= 3);  // later migrations keep idx_term
     terms = db.rows("SELECT kind, type, param, a, b, id FROM idx_term ORDER BY 1,2,3,4,5,6");
     REQUIRE(terms.size() > static_cast<size_t>(kMessages));  // several search terms per message
     db.exec(std::string("BEGIN; ") + kVersion2Indexes + " COMMIT;");

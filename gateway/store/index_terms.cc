@@ -165,11 +165,41 @@ void collect(Collector& c, const care::Referral& r) {
   c.ref("performer", r.recipient.practitioner);
   c.ref("encounter", r.encounter);
   c.enum_token("status", r.status);
+  c.enum_token("recipient-status", r.recipient_status);
   c.enum_token("priority", r.priority);
   c.coded("service-type", r.service_type);
   c.codeds("category", r.categories);
   c.codeds("reason", r.reasons);
   c.date("date", r.authored_on);
+}
+
+// The optional items of a plan by care path (kItemParam). Keep in step with kPlanItems below.
+void items(Collector& c, const care::EndOfLifePlan& p) {
+  const std::string item(kItemParam);
+  auto has = [&](bool present, std::string path) {
+    if (present) c.token(item.c_str(), "", std::move(path));
+  };
+  has(p.recorded.has_value(), "recorded");
+  has(p.eol_register.has_value(), "eolRegister");
+  has(p.consent_to_share.has_value(), "consentToShare");
+  has(p.primary_diagnosis.has_value(), "primaryDiagnosis");
+  has(p.prognosis.has_value(), "prognosis");
+  has(p.prognosis && !p.prognosis->awareness.empty(), "prognosis.awareness");
+  has(p.surprise_question.has_value(), "surpriseQuestion");
+  has(p.functional_status.has_value(), "functionalStatus");
+  has(p.carer.has_value(), "carer");
+  has(p.preferred_place_of_care.has_value(), "preferredPlaceOfCare");
+  for (std::size_t i = 0; i < p.preferred_place_of_death.size(); ++i)
+    has(true, "preferredPlaceOfDeath[" + std::to_string(i) + "]");
+  has(p.cpr_decision.has_value(), "cprDecision");
+  has(p.respect.has_value(), "respect");
+  has(p.adrt.has_value(), "adrt");
+  has(p.advance_statement.has_value(), "advanceStatement");
+  has(p.lpa_health_welfare.has_value(), "lpaHealthWelfare");
+  has(p.anticipatory_medicines.has_value(), "anticipatoryMedicines");
+  has(p.last_year_of_life.has_value(), "lastYearOfLife");
+  has(p.death.has_value(), "death");
+  has(p.death && p.death->actual_place.has_value(), "death.actualPlace");
 }
 
 void collect(Collector& c, const care::EndOfLifePlan& p) {
@@ -196,6 +226,7 @@ void collect(Collector& c, const care::EndOfLifePlan& p) {
     c.token("last-year-of-life", "", p.last_year_of_life->identified ? "true" : "false");
   if (p.primary_diagnosis) c.coded("diagnosis", p.primary_diagnosis->code);
   for (const auto& d : p.other_diagnoses) c.coded("diagnosis", d.code);
+  items(c, p);
 }
 
 void collect(Collector& c, const care::Provenance& p) {
@@ -203,7 +234,65 @@ void collect(Collector& c, const care::Provenance& p) {
   c.token("message-id", "", p.message_id);
 }
 
+struct ValuePath {
+  care::EntityType type;
+  std::string_view path, param;
+};
+
+// The token terms above whose value is exactly the care value at a path (value_param).
+constexpr ValuePath kValuePaths[] = {
+    {care::EntityType::kPatient, "gender", "gender"},
+    {care::EntityType::kRelatedPerson, "relationships[]", "relationship"},
+    {care::EntityType::kRelatedPerson, "roles[]", "role"},
+    {care::EntityType::kOrganization, "type", "type"},
+    {care::EntityType::kPractitionerRole, "roles[]", "role"},
+    {care::EntityType::kPractitionerRole, "specialties[]", "specialty"},
+    {care::EntityType::kCareTeamMember, "role", "role"},
+    {care::EntityType::kCareTeamMember, "roleCode", "role-code"},
+    {care::EntityType::kEncounter, "status", "status"},
+    {care::EntityType::kEncounter, "class", "class"},
+    {care::EntityType::kReferral, "status", "status"},
+    {care::EntityType::kReferral, "recipientStatus", "recipient-status"},
+    {care::EntityType::kReferral, "priority", "priority"},
+    {care::EntityType::kReferral, "serviceType", "service-type"},
+    {care::EntityType::kReferral, "categories[]", "category"},
+    {care::EntityType::kReferral, "reasons[]", "reason"},
+    {care::EntityType::kEndOfLifePlan, "cprDecision.decision", "cpr-decision"},
+    {care::EntityType::kEndOfLifePlan, "respect.cprRecommendation", "respect-cpr"},
+    {care::EntityType::kEndOfLifePlan, "consentToShare.decision", "consent"},
+    {care::EntityType::kEndOfLifePlan, "prognosis.category", "prognosis"},
+    {care::EntityType::kEndOfLifePlan, "adrt.type", "adrt"},
+    {care::EntityType::kEndOfLifePlan, "lpaHealthWelfare.authority", "lpa"},
+    {care::EntityType::kEndOfLifePlan, "anticipatoryMedicines.status", "anticipatory-medicines"},
+};
+
+// The item paths items() lists; list positions are checked by form ("name[n]").
+constexpr std::string_view kPlanItems[] = {
+    "recorded", "eolRegister", "consentToShare", "primaryDiagnosis", "prognosis", "prognosis.awareness",
+    "surpriseQuestion", "functionalStatus", "carer", "preferredPlaceOfCare", "cprDecision",
+    "respect", "adrt", "advanceStatement", "lpaHealthWelfare", "anticipatoryMedicines",
+    "lastYearOfLife", "death", "death.actualPlace",
+};
+
 }  // namespace
+
+std::string_view value_param(care::EntityType type, std::string_view path) {
+  for (const ValuePath& v : kValuePaths)
+    if (v.type == type && v.path == path) return v.param;
+  return {};
+}
+
+bool item_indexed(care::EntityType type, std::string_view path) {
+  if (type != care::EntityType::kEndOfLifePlan) return false;
+  for (std::string_view p : kPlanItems)
+    if (p == path) return true;
+  constexpr std::string_view list = "preferredPlaceOfDeath[";
+  if (path.size() > list.size() + 1 && path.substr(0, list.size()) == list && path.back() == ']') {
+    std::string_view n = path.substr(list.size(), path.size() - list.size() - 1);
+    return n.size() <= 3 && n.find_first_not_of("0123456789") == std::string_view::npos;
+  }
+  return false;
+}
 
 IndexTerms extract_terms(const AnyEntity& entity) {
   IndexTerms terms;

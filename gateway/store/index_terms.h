@@ -14,11 +14,15 @@
 //   Encounter         patient, service-provider, participant; status, class; date (period)
 //   Referral          patient, requester, performer, encounter; status, priority,
 //                     service-type, category, reason; date (authoredOn)
+//   Referral          also recipient-status (the recipient's status, served as Task.status)
 //   EndOfLifePlan     patient, key-worker, care-team; date (createdAt); tokens for the EoL items:
 //                     cpr-decision, respect-cpr, eol-register, consent, prognosis,
 //                     preferred-place-of-death, preferred-place-of-care, actual-place-of-death,
 //                     adrt, lpa, anticipatory-medicines, last-year-of-life, diagnosis
-//                     (enum-valued items have system "" and the enum's JSON code)
+//                     (enum-valued items have system "" and the enum's JSON code); and `item`,
+//                     whose codes are the care paths of the items present ("cprDecision",
+//                     "preferredPlaceOfDeath[1]", "death.actualPlace"): each renders FHIR
+//                     resources of its own (a Flag, an Observation), found by them in SQL
 //   Provenance        sender (token: system = application, code = facility), message-id
 //
 // References are indexed only when they carry a gateway id (a reference by business identifier
@@ -28,6 +32,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "care/types.h"
 
 #include "store/any_entity.h"
 
@@ -47,6 +53,17 @@ struct IndexTerms {
 };
 
 IndexTerms extract_terms(const AnyEntity& entity);
+
+// Which care values the token terms hold, by care path (relative to the entity, list steps as
+// `[]`, as mapping profiles write them), so that a search planner can turn a code of a rendered
+// FHIR element back into store criteria from the profile that renders it. `value_param` names the
+// token param holding the value at `path` (enum JSON codes with system "", CodeableConcept
+// codings with their systems); "" when that value is not indexed.
+std::string_view value_param(care::EntityType type, std::string_view path);
+// The token param listing the optional items an entity holds (codes: care paths), and whether
+// `path` is one of the items it lists for `type`.
+inline constexpr std::string_view kItemParam = "item";
+bool item_indexed(care::EntityType type, std::string_view path);
 
 // Lower-case, with the accents of Latin-1 and Latin Extended-A letters removed ("Zoë Ó Súilleabháin"
 // -> "zoe o suilleabhain", "ß" -> "ss"); other bytes unchanged. Names are indexed and searched

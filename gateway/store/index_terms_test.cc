@@ -1,4 +1,6 @@
 // Backend-neutral helpers: text normalisation, date ranges, search terms, cursors.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "store/cursor.h"
@@ -78,6 +80,51 @@ TEST_CASE("terms: cursors round-trip and reject garbage", "[terms]") {
   CHECK(decode_history_cursor(encode_history_cursor(42)) == 42);
   CHECK_FALSE(decode_history_cursor("h1.-3"));
   CHECK_FALSE(decode_history_cursor("h1.3x"));
+}
+
+}  // namespace midhurst::store
+
+namespace midhurst::store {
+
+TEST_CASE("terms: an end-of-life plan lists its items by care path", "[terms]") {
+  care::EndOfLifePlan p;
+  p.id = "eol1";
+  p.created_at = "2024-01-01T00:00:00Z";
+  p.carer = care::CarerStatus{};
+  p.preferred_place_of_death.resize(2);
+  p.death = care::Death{};
+  p.death->actual_place = care::PlaceChoice{};
+  std::vector<std::string> items;
+  for (const auto& t : extract_terms(AnyEntity(p)).tokens)
+    if (t.param == kItemParam) items.push_back(t.code);
+  std::sort(items.begin(), items.end());
+  CHECK(items == std::vector<std::string>{"carer", "death", "death.actualPlace", "preferredPlaceOfDeath[0]",
+                                          "preferredPlaceOfDeath[1]"});
+  // Every listed item is one item_indexed knows, and nothing else is.
+  for (const auto& i : items) CHECK(item_indexed(care::EntityType::kEndOfLifePlan, i));
+  CHECK(item_indexed(care::EntityType::kEndOfLifePlan, "preferredPlaceOfDeath[12]"));
+  CHECK_FALSE(item_indexed(care::EntityType::kEndOfLifePlan, "preferredPlaceOfDeath[]"));
+  CHECK_FALSE(item_indexed(care::EntityType::kEndOfLifePlan, "wishes[0]"));
+  CHECK_FALSE(item_indexed(care::EntityType::kReferral, "carer"));
+}
+
+TEST_CASE("terms: value_param names the token holding a care path's value", "[terms]") {
+  care::Referral r;
+  r.id = "r1";
+  r.recipient_status = care::RecipientStatus::kAccepted;
+  r.status = care::ReferralStatus::kActive;
+  const IndexTerms t = extract_terms(AnyEntity(r));
+  auto has = [&](std::string_view param, std::string_view code) {
+    for (const auto& x : t.tokens)
+      if (x.param == param && x.code == code) return true;
+    return false;
+  };
+  CHECK(value_param(care::EntityType::kReferral, "recipientStatus") == "recipient-status");
+  CHECK(has(value_param(care::EntityType::kReferral, "recipientStatus"), "accepted"));
+  CHECK(has(value_param(care::EntityType::kReferral, "status"), "active"));
+  CHECK(value_param(care::EntityType::kEncounter, "class") == "class");
+  CHECK(value_param(care::EntityType::kEndOfLifePlan, "cprDecision.decision") == "cpr-decision");
+  CHECK(value_param(care::EntityType::kEndOfLifePlan, "cprDecision.recorded.status").empty());
 }
 
 }  // namespace midhurst::store

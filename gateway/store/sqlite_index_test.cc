@@ -361,3 +361,70 @@ TEST_CASE("sqlite: the write-ahead log stays bounded while reads overlap without
 }
 
 }  // namespace midhurst::store::test
+
+namespace midhurst::store::test {
+
+TEST_CASE("sqlite: migration 4 reindexes referrals and end-of-life plans", "[sqlite][migration]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "v3.db").string();
+  {
+    auto s = open_store("sqlite:" + path);
+    REQUIRE(s.ok());
+    care::Referral ref;
+    ref.id = "r1";
+    ref.patient = patient_ref("p1");
+    ref.status = care::ReferralStatus::kActive;
+    ref.recipient_status = care::RecipientStatus::kAccepted;
+    ref.authored_on = "2024-02-01T09:00:00Z";
+    // A body the care model no longer reads (authoredOn is required): it keeps the rows it has.
+    care::Referral invalid = ref;
+    invalid.id = "r2";
+    invalid.authored_on.clear();
+    care::EndOfLifePlan eol;
+    eol.id = "eol1";
+    eol.patient = patient_ref("p1");
+    eol.created_at = "2024-02-02T10:00:00Z";
+    eol.cpr_decision = care::CprDecision{};
+    eol.cpr_decision->decision = care::CprDecisionCode::kDnacpr;
+    eol.preferred_place_of_death.resize(2);
+    care::EndOfLifePlan gone = eol;
+    gone.id = "eol2";
+    apply_ok(**s, batch({message("M1", {EntityWrite::put(ref), EntityWrite::put(invalid), EntityWrite::put(eol),
+                                        EntityWrite::put(gone)})}));
+    apply_ok(**s, batch({message("M2", {EntityWrite::remove(care::EntityType::kEndOfLifePlan, "eol2")})}));
+  }
+  const std::string terms =
+      "SELECT type, param, a, id FROM idx_term WHERE param IN ('item','recipient-status') ORDER BY 1,2,3,4";
+  const std::vector<std::string> expected{
+      "EndOfLifePlan|item|cprDecision|eol1", "EndOfLifePlan|item|preferredPlaceOfDeath[0]|eol1",
+      "EndOfLifePlan|item|preferredPlaceOfDeath[1]|eol1", "Referral|recipient-status|accepted|r1"};
+  CHECK(rows_of(path, terms + "") ==
+        std::vector<std::string>{expected[0], expected[1], expected[2], expected[3],
+                                 "Referral|recipient-status|accepted|r2"});
+  const std::string others = "SELECT * FROM idx_term WHERE param NOT IN ('item','recipient-status') ORDER BY 1,2,3,4,5,6";
+  const auto all_before = rows_of(path, others);
+  {
+    // The file as version 3 left it: the same entities without the new terms.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "DELETE FROM idx_term WHERE param IN ('item','recipient-status'); "
+                             "UPDATE schema_version SET version=3", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  REQUIRE(rows_of(path, terms).empty());
+  auto s = open_store("sqlite:" + path);
+  INFO((s.ok() ? "" : s.error().message));
+  REQUIRE(s.ok());
+  CHECK(rows_of(path, "SELECT version FROM schema_version") ==
+        std::vector<std::string>{std::to_string(sqlite::latest_schema_version())});
+  // Exactly the rows the store writes itself, and none for the deleted plan.
+  CHECK(rows_of(path, terms) == expected);
+  CHECK(rows_of(path, others) == all_before);
+  CHECK(rows_of(path, "SELECT count(*) FROM idx_term WHERE id='r2'") != std::vector<std::string>{"0"});
+  Query q;
+  q.type = care::EntityType::kReferral;
+  q.any_tokens.push_back({{"recipient-status", "", "accepted"}});
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"r1"});
+}
+
+}  // namespace midhurst::store::test

@@ -1,6 +1,12 @@
 #include "store/sqlite_schema.h"
 
+#include <optional>
 #include <string>
+#include <variant>
+
+#include "care/json.h"
+#include "store/any_entity.h"
+#include "store/index_terms.h"
 
 namespace midhurst::store::sqlite {
 
@@ -142,11 +148,84 @@ constexpr std::string_view kV3[] = {
     "DROP TABLE idx_ref",
 };
 
+// --- Migration 4: search terms added to referrals and end-of-life plans. ---
+// Referral recipient-status (Task.status) and the plan's `item` terms (index_terms.h), so that
+// searches by Task status, Flag and Observation code and category filter in SQL. No DDL: the
+// code step (migration_code) reindexes the stored entities of those types.
+
 constexpr Migration kMigrations[] = {
     {1, "journal, versioned entities, search indexes, outbox, audit", kV1},
     {2, "A40 merge links (patient_link)", kV2},
     {3, "one clustered search index table (idx_term)", kV3},
+    {4, "search terms for Task status and end-of-life items (reindex)", {}},
 };
+
+// The care entity of `type` from its stored JSON body; the parse error's text on failure.
+template <std::size_t I = 0>
+Result<AnyEntity, std::string> parse_entity(care::EntityType type, std::string_view json) {
+  if constexpr (I == std::variant_size_v<AnyEntity>) {
+    return err(std::string("not an entity type"));
+  } else {
+    using T = std::variant_alternative_t<I, AnyEntity>;
+    if (type_of(AnyEntity(T{})) != type) return parse_entity<I + 1>(type, json);
+    auto e = care::from_json<T>(json);
+    if (!e.ok()) return err(e.error().to_string());
+    return AnyEntity(std::move(*e));
+  }
+}
+
+// Rewrites the idx_term rows of every current, non-deleted entity of `types` from its stored body
+// (extract_terms: the same rows as SqliteStore::write_index). A body that no longer parses as the
+// care model (a field required since it was stored) keeps the rows it has: it stays findable as
+// before, and its next version is indexed in full. Opening the store must not fail on it.
+StoreStatus reindex(Connection& c, std::initializer_list<care::EntityType> types) {
+  for (care::EntityType type : types) {
+    const std::string tname(type_name(type));
+    auto rows = c.prepare("SELECT c.id, v.body FROM entity_current c JOIN entity_version v ON v.seq=c.seq "
+                          "WHERE c.type=? AND c.deleted=0");
+    if (!rows.ok()) return err(rows.error());
+    rows->bind(1, tname);
+    for (;;) {
+      auto row = rows->next();
+      if (!row.ok()) return err(row.error());
+      if (!*row) break;
+      const std::string id = rows->text(0);
+      auto entity = parse_entity(type, rows->text(1));
+      if (!entity.ok()) continue;
+      // Statements come from the connection's cache and are reset when a Stmt is released, so
+      // each execution borrows its statement anew.
+      auto remove = c.prepare("DELETE FROM idx_term WHERE type=? AND id=?");
+      if (!remove.ok()) return err(remove.error());
+      remove->bind_all(tname, id);
+      if (auto s = remove->run(); !s.ok()) return s;
+      const IndexTerms t = extract_terms(*entity);
+      auto put = [&](const char* kind, const std::string& param, const std::string& a,
+                     const std::string& b) -> StoreStatus {
+        auto insert = c.prepare("INSERT OR IGNORE INTO idx_term(kind, type, param, a, b, id) VALUES(?,?,?,?,?,?)");
+        if (!insert.ok()) return err(insert.error());
+        insert->bind_all(kind, tname, param, a, b, id);
+        return insert->run();
+      };
+      for (const auto& x : t.identifiers)
+        if (auto s = put("i", "identifier", x.value, x.system); !s.ok()) return s;
+      for (const auto& x : t.strings)
+        if (auto s = put("s", x.param, x.value, ""); !s.ok()) return s;
+      for (const auto& x : t.dates)
+        if (auto s = put("d", x.param, x.lo, x.hi); !s.ok()) return s;
+      for (const auto& x : t.tokens)
+        if (auto s = put("t", x.param, x.code, x.system); !s.ok()) return s;
+      for (const auto& x : t.refs)
+        if (auto s = put("r", x.param, x.target_id, std::string(type_name(x.target_type))); !s.ok()) return s;
+    }
+  }
+  return {};
+}
+
+// Steps of a migration that need code, run after its statements in its transaction.
+StoreStatus migration_code(Connection& c, int version) {
+  if (version == 4) return reindex(c, {care::EntityType::kReferral, care::EntityType::kEndOfLifePlan});
+  return {};
+}
 
 }  // namespace
 
@@ -206,6 +285,7 @@ StoreStatus migrate(Connection& c, int target) {
     }
     for (std::string_view sql : m.statements)
       if (auto s = c.exec(sql); !s.ok()) return fail(s.error());
+    if (auto s = migration_code(c, m.version); !s.ok()) return fail(s.error());
     std::string bump = m.version == 1
                            ? "CREATE TABLE schema_version(version INTEGER NOT NULL); "
                              "INSERT INTO schema_version VALUES(1)"

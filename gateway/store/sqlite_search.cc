@@ -52,6 +52,116 @@ std::string date_condition(DatePrefix p, const std::string& lo, const std::strin
   return "0";
 }
 
+// One alternative of an OR criterion: a condition on the idx_term row `x` (its kind, param and
+// values; the type is added by add_any) with its bound values.
+struct Alt {
+  std::string where;
+  std::vector<std::string> args;
+};
+
+// One OR criterion: the entity has an idx_term row meeting some alternative. `select` is what
+// the row contributes as the entity id (a patient identifier names its survivor), `from` the
+// row source. With `by_patient` the patient's few entities drive the search (see add_criteria).
+// Each alternative is its own indexed lookup (UNION ALL), so values are only ever bound.
+void add_any(const std::vector<Alt>& alts, const std::string& type, bool by_patient, Sql* sql,
+             const char* select = "x.id", const char* from = "idx_term x") {
+  if (alts.empty()) {
+    sql->text += " AND 0";  // no alternative can hold
+    return;
+  }
+  if (by_patient) {
+    sql->text += " AND EXISTS (SELECT 1 FROM idx_term x WHERE x.type=? AND x.id=c.id AND (";
+    sql->args.push_back(type);
+    for (std::size_t i = 0; i < alts.size(); ++i) {
+      sql->text += (i ? " OR (" : "(") + alts[i].where + ")";
+      sql->args.insert(sql->args.end(), alts[i].args.begin(), alts[i].args.end());
+    }
+    sql->text += "))";
+    return;
+  }
+  sql->text += " AND c.id IN (";
+  for (std::size_t i = 0; i < alts.size(); ++i) {
+    if (i) sql->text += " UNION ALL ";
+    sql->text += std::string("SELECT ") + select + " FROM " + from + " WHERE x.type=? AND " + alts[i].where;
+    sql->args.push_back(type);
+    sql->args.insert(sql->args.end(), alts[i].args.begin(), alts[i].args.end());
+  }
+  sql->text += ")";
+}
+
+// A token alternative: code and system, code alone, or system alone (`system|`).
+StoreStatus token_alt(const TokenParam& t, std::vector<Alt>* out) {
+  if (t.code.empty() && t.system.empty()) return err(invalid("token " + t.param + ": a system or a code is required"));
+  Alt a{"x.kind='t' AND x.param=?", {t.param}};
+  if (!t.code.empty()) {
+    a.where += " AND x.a=?";
+    a.args.push_back(t.code);
+  }
+  if (!t.system.empty()) {
+    a.where += " AND x.b=?";
+    a.args.push_back(t.system);
+  }
+  out->push_back(std::move(a));
+  return {};
+}
+
+// The OR lists of q (Query::any_*).
+StoreStatus add_any_criteria(const Query& q, const std::string& type, bool by_patient, Sql* sql) {
+  for (const auto& group : q.any_identifiers) {
+    std::vector<Alt> alts;
+    for (const IdentifierParam& i : group) {
+      if (i.system.empty() && i.value.empty()) return err(invalid("identifier: a system or a value is required"));
+      Alt a{"x.kind='i' AND x.param='identifier'", {}};
+      if (!i.value.empty()) {
+        a.where += " AND x.a=?";
+        a.args.push_back(i.value);
+      }
+      if (!i.system.empty()) {
+        a.where += " AND x.b=?";
+        a.args.push_back(i.system);
+      }
+      alts.push_back(std::move(a));
+    }
+    if (q.type == care::EntityType::kPatient) {
+      // A40: as for Query::identifier, a merged-away record's identifier finds its survivor.
+      add_any(alts, type, false, sql, "coalesce(l.survivor_id, x.id)",
+              "idx_term x LEFT JOIN patient_link l ON l.old_id=x.id");
+    } else {
+      add_any(alts, type, by_patient, sql);
+    }
+  }
+  for (const auto& group : q.any_patients) {
+    // As Query::patient: the entities of any of these patients or of a record merged into one.
+    std::vector<Alt> alts;
+    for (const std::string& id : group)
+      alts.push_back({"x.kind='r' AND x.param='patient' AND x.a IN (SELECT ? UNION SELECT old_id FROM "
+                      "patient_link WHERE survivor_id=?)",
+                      {id, id}});
+    add_any(alts, type, false, sql);
+  }
+  for (const auto& group : q.any_references) {
+    std::vector<Alt> alts;
+    for (const ReferenceParam& r : group) alts.push_back({"x.kind='r' AND x.param=? AND x.a=?", {r.param, r.target}});
+    add_any(alts, type, by_patient, sql);
+  }
+  for (const auto& group : q.any_strings) {
+    std::vector<Alt> alts;
+    for (const StringParam& p : group) {
+      std::string lo = normalise_text(p.prefix), hi = prefix_successor(lo);
+      if (hi.empty()) alts.push_back({"x.kind='s' AND x.param=? AND x.a>=?", {p.param, lo}});
+      else alts.push_back({"x.kind='s' AND x.param=? AND x.a>=? AND x.a<?", {p.param, lo, hi}});
+    }
+    add_any(alts, type, by_patient, sql);
+  }
+  for (const auto& group : q.any_tokens) {
+    std::vector<Alt> alts;
+    for (const TokenParam& t : group)
+      if (auto s = token_alt(t, &alts); !s.ok()) return s;
+    add_any(alts, type, by_patient, sql);
+  }
+  return {};
+}
+
 // Adds every criterion of q (not the keyset) to sql. `type` is the entity type's table name.
 StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   if (!q.ids.empty()) {
@@ -94,7 +204,7 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   // and the other criteria are checked on each of them. As IN lists, SQLite would collect every
   // entity of the type matching each criterion on each call (every contact named Jones, every
   // spouse), which grows with the store.
-  const bool by_patient = !q.patient.empty();
+  const bool by_patient = !q.patient.empty() || !q.any_patients.empty();
   auto criterion = [&](const char* alias, const std::string& where) {
     const std::string a(alias);
     return by_patient ? "EXISTS (SELECT 1 FROM idx_term " + a + " WHERE " + where + " AND " + a + ".id=c.id)"
@@ -131,14 +241,27 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
   std::vector<TokenParam> tokens = q.tokens;
   if (!q.gender.empty()) tokens.push_back({"gender", "", q.gender});
   for (const TokenParam& t : tokens) {
-    if (t.system.empty()) {
+    if (t.code.empty()) {
+      // `system|`: any code of the system (the key's `a` is unknown, so this scans the param).
+      if (t.system.empty()) return err(invalid("token " + t.param + ": a system or a code is required"));
+      sql->add(criterion("t", "t.kind='t' AND t.type=? AND t.param=? AND t.b=?"), {type, t.param, t.system});
+    } else if (t.system.empty()) {
       sql->add(criterion("t", "t.kind='t' AND t.type=? AND t.param=? AND t.a=?"), {type, t.param, t.code});
     } else {
       sql->add(criterion("t", "t.kind='t' AND t.type=? AND t.param=? AND t.a=? AND t.b=?"),
                {type, t.param, t.code, t.system});
     }
   }
-  return {};
+  return add_any_criteria(q, type, by_patient, sql);
+}
+
+// True when every alternative of an identifier OR list names a value: a handful of rows.
+bool few_identifiers(const Query& q) {
+  if (q.any_identifiers.empty()) return false;
+  for (const auto& group : q.any_identifiers)
+    for (const IdentifierParam& i : group)
+      if (i.value.empty()) return false;
+  return true;
 }
 
 // The sort key column of an order.
@@ -181,7 +304,7 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
   // every row of the type against the IN list: O(entities) per search, which made the
   // ingest's per-message patient match grow with the store. The unary `+` keeps that index
   // out of the ORDER BY, so the plan looks the candidates up by primary key and sorts them.
-  const bool few = q.identifier.has_value() || !q.ids.empty();
+  const bool few = q.identifier.has_value() || !q.ids.empty() || few_identifiers(q);
   const char* lu = few ? " ORDER BY +c.last_updated" : " ORDER BY c.last_updated";
   sql.text += q.sort == SortOrder::kId ? std::string(" ORDER BY c.id") + dir
                                        : std::string(lu) + dir + ", c.id" + dir;

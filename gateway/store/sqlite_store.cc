@@ -241,24 +241,33 @@ StoreResult<std::string> SqliteStore::apply_message(const Message& m, const std:
   out->reason = j.reason;
 
   // The message's Provenance is written first so every other version can point at it, and it
-  // learns the journal seq that only exists now.
-  std::vector<EntityWrite> writes = m.writes;
+  // learns the journal seq that only exists now. Only the Provenance writes are copied to be
+  // stamped; write_entity copies each entity once anyway to give it its header.
+  std::vector<const EntityWrite*> writes(m.writes.size());
+  std::vector<EntityWrite> stamped;
+  stamped.reserve(static_cast<std::size_t>(std::count_if(m.writes.begin(), m.writes.end(), [](const EntityWrite& w) {
+    return w.entity && w.type == care::EntityType::kProvenance;
+  })));  // no reallocation: `writes` points into it
   std::string provenance_id;
-  for (EntityWrite& w : writes) {
+  for (std::size_t i = 0; i < m.writes.size(); ++i) {
+    const EntityWrite& w = m.writes[i];
+    writes[i] = &w;
     if (!w.entity || w.type != care::EntityType::kProvenance) continue;
-    auto& p = std::get<care::Provenance>(*w.entity);
-    if (p.id.empty()) p.id = w.id = new_entity_id();
+    EntityWrite& copy = stamped.emplace_back(w);
+    auto& p = std::get<care::Provenance>(*copy.entity);
+    if (p.id.empty()) p.id = copy.id = new_entity_id();
     p.journal_id = std::to_string(*seq);
     if (provenance_id.empty()) provenance_id = p.id;
+    writes[i] = &copy;
   }
   std::vector<std::size_t> order(writes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_partition(order.begin(), order.end(), [&](std::size_t i) {
-    return writes[i].type == care::EntityType::kProvenance;
+    return writes[i]->type == care::EntityType::kProvenance;
   });
   out->versions.resize(writes.size());  // reported in the caller's order
   for (std::size_t i : order) {
-    auto r = write_entity(writes[i], *seq, provenance_id, now);
+    auto r = write_entity(*writes[i], *seq, provenance_id, now);
     if (!r.ok()) return err(r.error());
     if (auto* reason = std::get_if<std::string>(&*r)) return *reason;
     out->versions[i] = std::get<WrittenVersion>(*r);

@@ -277,3 +277,92 @@ TEMPLATE_TEST_CASE("search: prev cursors walk back to the same pages", "[search]
 }
 
 }  // namespace midhurst::store::test
+
+namespace midhurst::store::test {
+
+TEMPLATE_TEST_CASE("search: OR lists of identifiers, patients, references, names and tokens",
+                   "[search][or]", STORE_FACTORIES) {
+  Fixture<TestType> f;
+  seed(f);
+  const std::string nhs(care::codes::kNhsNumber);
+  Query q;
+  // identifier=sys|1,sys|2 and a value under any system.
+  q.any_identifiers.push_back({{nhs, nhs_number(1)}, {nhs, nhs_number(3)}});
+  CHECK(search_ids(*f, q) == Ids{"p1", "p3"});
+  q.any_identifiers = {{{"", nhs_number(2)}, {"https://other.example/ids", nhs_number(4)}}};
+  CHECK(search_ids(*f, q) == Ids{"p2"});
+  // `system|` alone: every entity with an identifier of the system.
+  q.any_identifiers = {{{"https://fhir.example.org/Id/mrn-RYJ", ""}}};
+  CHECK(search_ids(*f, q) == Ids{"p1"});
+  // Two OR lists AND each other.
+  q.any_identifiers = {{{nhs, nhs_number(1)}, {nhs, nhs_number(2)}}, {{nhs, nhs_number(2)}, {nhs, nhs_number(3)}}};
+  CHECK(search_ids(*f, q) == Ids{"p2"});
+  CHECK(f->count(q).value() == 1);
+  // An OR list with no alternative matches nothing.
+  q.any_identifiers = {{}};
+  CHECK(search_ids(*f, q).empty());
+  CHECK(f->count(q).value() == 0);
+  q.any_identifiers = {{{"", ""}}};
+  CHECK(f->search(q).error().code == StoreError::Code::kInvalidArgument);
+
+  q = {};
+  q.any_strings.push_back({{"family", "smiths"}, {"given", "zo"}});
+  CHECK(search_ids(*f, q) == Ids{"p1", "p3"});
+  q.any_strings.push_back({{"name", "bob"}, {"name", "ann"}});  // AND: Bob Smithson only
+  CHECK(search_ids(*f, q) == Ids{"p3"});
+
+  q = {};
+  q.type = EntityType::kEncounter;
+  q.any_patients.push_back({"p2", "p1"});
+  CHECK(search_ids(*f, q) == Ids{"e1", "e2"});
+  q.any_patients = {{"p2", "p9"}};
+  CHECK(search_ids(*f, q) == Ids{"e2"});
+  // With other OR lists, the patient's entities drive the search: still exact.
+  q.any_tokens.push_back({{"status", "", "in-progress"}, {"status", "", "finished"}});
+  CHECK(search_ids(*f, q) == Ids{"e2"});
+  q.any_tokens = {{{"status", "", "finished"}, {"status", "", "planned"}}};
+  CHECK(search_ids(*f, q).empty());
+
+  q = {};
+  q.type = EntityType::kReferral;
+  q.any_references.push_back({{"requester", "nobody"}, {"requester", "org1"}});
+  CHECK(search_ids(*f, q) == Ids{"r1"});
+  q.any_references = {{{"requester", "nobody"}, {"performer", "org1"}}};
+  CHECK(search_ids(*f, q).empty());
+
+  // Token alternatives may name different params: the plan's CPR item or its 2nd preferred place.
+  q = {};
+  q.type = EntityType::kEndOfLifePlan;
+  q.any_tokens.push_back({{"item", "", "preferredPlaceOfDeath[1]"}, {"cpr-decision", "", "dnacpr"}});
+  CHECK(search_ids(*f, q) == Ids{"eol1"});
+  q.any_tokens = {{{"item", "", "preferredPlaceOfDeath[1]"}, {"cpr-decision", "", "for-cpr"}}};
+  CHECK(search_ids(*f, q).empty());
+  q.any_tokens = {{{"item", "", "preferredPlaceOfDeath[0]"}}, {{"item", "", "cprDecision"}}};
+  CHECK(search_ids(*f, q) == Ids{"eol1"});
+  CHECK(f->count(q).value() == 1);
+}
+
+TEMPLATE_TEST_CASE("search: OR lists page and count exactly", "[search][or][paging]", STORE_FACTORIES) {
+  Fixture<TestType> f;
+  std::vector<EntityWrite> writes;
+  for (int i = 0; i < 30; ++i) {
+    care::Encounter e = encounter("e" + std::to_string(100 + i), "p1");
+    e.status = i % 3 == 0 ? care::EncounterStatus::kPlanned
+               : i % 3 == 1 ? care::EncounterStatus::kInProgress : care::EncounterStatus::kFinished;
+    writes.push_back(EntityWrite::put(e));
+  }
+  apply_ok(*f, batch({message("M", std::move(writes))}));
+  Query q;
+  q.type = EntityType::kEncounter;
+  q.any_tokens.push_back({{"status", "", "planned"}, {"status", "", "in-progress"}});
+  q.count = 7;
+  auto first = f->search(q);
+  REQUIRE(first.ok());
+  CHECK(first->entries.size() == 7);  // full pages: the filter is in the query
+  const auto ids = all_pages(*f, q);
+  CHECK(ids.size() == 20);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 20);
+  CHECK(f->count(q).value() == 20);
+}
+
+}  // namespace midhurst::store::test

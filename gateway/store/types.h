@@ -190,7 +190,22 @@ struct DateParam {
 struct TokenParam {
   std::string param;   // an indexed token parameter of the type (index_terms.h), e.g. "status"
   std::string system;  // "" = any system
-  std::string code;
+  std::string code;    // "" = any code of `system` (FHIR `system|`); REQUIRES system or code
+};
+
+// The alternatives of one criterion (FHIR's comma: `status=planned,in-progress`), met when any
+// one holds. Repeating a parameter (AND) gives several criteria.
+struct IdentifierParam {
+  std::string system;  // "" = any system
+  std::string value;   // "" = any value of `system`; REQUIRES system or value
+};
+struct ReferenceParam {
+  std::string param;   // e.g. "requester"
+  std::string target;  // the target's gateway id
+};
+struct StringParam {
+  std::string param;   // "name", "family" or "given"
+  std::string prefix;  // case- and accent-insensitive prefix
 };
 
 enum class SortOrder {
@@ -220,6 +235,17 @@ struct Query {
   std::vector<DateParam> last_updated;
   std::string gender;  // AdministrativeGender code
   std::vector<TokenParam> tokens;
+  // OR lists: each inner vector is one criterion met when ANY of its alternatives holds (an
+  // empty one matches nothing); the criteria are ANDed with each other and with the above.
+  // Token alternatives may name different parameters (a planner translating one FHIR code into
+  // whichever care terms render it). Patient identifiers find merged-away records' survivors,
+  // as `identifier` does; patients: the "patient" reference names any of the ids (or a record
+  // merged into one of them).
+  std::vector<std::vector<IdentifierParam>> any_identifiers;
+  std::vector<std::vector<std::string>> any_patients;
+  std::vector<std::vector<ReferenceParam>> any_references;
+  std::vector<std::vector<StringParam>> any_strings;
+  std::vector<std::vector<TokenParam>> any_tokens;
   SortOrder sort = SortOrder::kLastUpdated;
   int count = 50;       // page size, 1..1000
   std::string cursor;   // "" = first page, else Page::next_cursor / prev_cursor of this query
