@@ -937,7 +937,9 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     }
   }
 
-  if (provenance) {
+  // A message that changes nothing stored is on record in the journal only: its Provenance
+  // would be cited by no version, and a FHIR Provenance needs at least one target.
+  if (provenance && !out.writes.empty()) {
     provenance->id = provenance_id;
     check_reads_back(*provenance, EntityType::kProvenance, 1);
     out.writes.push_back(store::EntityWrite::put(std::move(*provenance)));
