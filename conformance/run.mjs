@@ -6,6 +6,7 @@
 //
 //   node conformance/run.mjs MIDHURST_BINARY [--work DIR] [--suite DIR] [--only TEXT] [--keep]
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -156,7 +157,7 @@ async function declared(gateway) {
 async function runOne(gateway, it, vars) {
   const req = substituteDeep(it.request, vars);
   const headers = { ...(req.headers ?? {}) };
-  if (req.token) headers.authorization = `Bearer ${tokens[req.token] ?? req.token}`;
+  if (req.token) headers.authorization = `Bearer ${suiteTokens[req.token] ?? req.token}`;
   let body = req.body;
   if (req.bodyFile) body = fs.readFileSync(path.join(repoRoot, req.bodyFile), "utf8").replace(/\r?\n/g, "\r");
   if (body !== undefined && typeof body !== "string") body = JSON.stringify(body);
@@ -200,7 +201,17 @@ try {
   process.exit(2);
 }
 const dir = tempDir(options.work, "conformance-");
-const gateway = new Gateway({ bin, dir });
+// The configuration's clients plus one reading every type (`"token": "reader"`), so that the
+// suite reaches the types the development hospice client may not read (Flag, Provenance...).
+const readerToken = "conformance-reader-token";
+const suiteTokens = { ...tokens, reader: readerToken };
+const configFile = process.env.E2E_CONFIG ?? path.join(repoRoot, "examples/midhurst.json");
+const clients = [...(JSON.parse(fs.readFileSync(configFile, "utf8")).clients ?? []), {
+  client: "conformance-reader",
+  token_sha256: crypto.createHash("sha256").update(readerToken).digest("hex"),
+  scopes: ["system/*.read"],
+}];
+const gateway = new Gateway({ bin, dir, sets: [`clients=${JSON.stringify(clients)}`] });
 let failed = 0, passed = 0, skipped = 0;
 try {
   await gateway.start();

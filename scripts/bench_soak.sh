@@ -4,7 +4,8 @@
 # SOAK_SAMPLE_SECONDS under a mixed load held for SOAK_SECONDS, all at once:
 #   reads     GET /Patient/{id} and GET /Patient/{id}/$summary        (wrk, random loaded ids)
 #   searches  GET /Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|N  (wrk, random NHS numbers)
-#   ingest    ADT^A01 over MLLP for random loaded patients, one at a time, each waiting for its ACK
+#   ingest    ADT^A01 over MLLP for random loaded patients, SOAK_MLLP_CONNECTIONS connections,
+#             each sending one message at a time and waiting for its ACK
 # Prints the series (seconds, VmRSS MiB), the least-squares slope in MiB per minute over the
 # whole load and over its second half (the steady state: the first minutes include caches
 # warming up), and what each load achieved. Figures only: it fails on a broken run (the gateway
@@ -13,6 +14,7 @@
 #   SOAK_SECONDS          mixed-load duration (default 600)
 #   SOAK_SAMPLE_SECONDS   seconds between memory samples (default 30)
 #   SOAK_CONNECTIONS      wrk connections per wrk run (default 8; two runs)
+#   SOAK_MLLP_CONNECTIONS MLLP connections sending at once (default 1; a shell client each)
 #   BUILD_DIR             an optimised build directory (default build/release; built when its
 #                         binaries are missing)
 set -euo pipefail
@@ -23,6 +25,7 @@ patients=${SOAK_PATIENTS:-100000}
 seconds=${SOAK_SECONDS:-600}
 every=${SOAK_SAMPLE_SECONDS:-30}
 connections=${SOAK_CONNECTIONS:-8}
+mllp_connections=${SOAK_MLLP_CONNECTIONS:-1}
 build=${BUILD_DIR:-build/release}
 # The development token of examples/midhurst.json's client dev-hospice (system/*.read of Patient).
 token=dev-hospice-token
@@ -62,17 +65,19 @@ bench_write_pick_lua "$work/pick.lua" "$token"
 template=$(sed -e 's/RYJ0000000001/@ID@/' -e 's/9449305552/@NHS@/' -e 's/~633^^^RYJ^MR//' \
            examples/adt_a01_admit.hl7)
 
-wrk -t 1 -c "$connections" -d "${seconds}s" -s "$work/pick.lua" "$url" \
+wrk -t 1 -c "$connections" -d "${seconds}s" --latency -s "$work/pick.lua" "$url" \
   -- "$work/ids.txt" '/Patient/{}' '/Patient/{}/$summary' >"$work/reads.wrk" &
 pids+=($!)
 load_pids=($!)
-wrk -t 1 -c "$connections" -d "${seconds}s" -s "$work/pick.lua" "$url" \
+wrk -t 1 -c "$connections" -d "${seconds}s" --latency -s "$work/pick.lua" "$url" \
   -- "$work/nhs.txt" '/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number%7C{}' >"$work/searches.wrk" &
 pids+=($!)
 load_pids+=($!)
-bench_mllp_send "$mllp_port" "$seconds" "$template" "$work/nhs.txt" "$work/mllp.out" &
-pids+=($!)
-load_pids+=($!)
+for c in $(seq "$mllp_connections"); do
+  bench_mllp_send "$mllp_port" "$seconds" "$template" "$work/nhs.txt" "$work/mllp.out.$c" &
+  pids+=($!)
+  load_pids+=($!)
+done
 
 # The series: "seconds KiB", the first at 0 (loaded, idle), then every $every s of load.
 series="$work/rss.txt"
@@ -99,9 +104,10 @@ echo "gateway memory at the end: $(bench_rss_text "$gateway")"
 
 rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
 bad() { awk '/Non-2xx or 3xx/ { n += $NF } /Socket errors/ { n += $NF } END { print n + 0 }' "$1"; }
-echo "reads and summaries: $(rps "$work/reads.wrk") requests/s, $(bad "$work/reads.wrk") errors"
-echo "searches: $(rps "$work/searches.wrk") requests/s, $(bad "$work/searches.wrk") errors"
-read -r sent aa other <"$work/mllp.out"
-echo "MLLP ingest: $sent messages ($(awk -v n="$sent" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')/s), $aa AA, $other other"
+p99() { awk '$1 == "99%" { print $2 }' "$1"; }
+echo "reads and summaries: $(rps "$work/reads.wrk") requests/s, p99 $(p99 "$work/reads.wrk"), $(bad "$work/reads.wrk") errors"
+echo "searches: $(rps "$work/searches.wrk") requests/s, p99 $(p99 "$work/searches.wrk"), $(bad "$work/searches.wrk") errors"
+read -r sent aa other < <(cat "$work"/mllp.out.* | awk '{ s += $1; a += $2; o += $3 } END { print s + 0, a + 0, o + 0 }')
+echo "MLLP ingest over $mllp_connections connection(s): $sent messages ($(awk -v n="$sent" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')/s), $aa AA, $other other"
 [ "$sent" -gt 0 ] || { echo "bench_soak: no MLLP message was answered" >&2; exit 1; }
 kill -0 "$gateway" 2>/dev/null || { echo "bench_soak: the gateway died" >&2; cat "$work/gateway.log" >&2; exit 1; }

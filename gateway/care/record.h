@@ -25,10 +25,10 @@ class Record {
   bool empty() const;
 
   template <class T>
-  T* get() { return std::get<std::optional<T>>(entities_) ? &*std::get<std::optional<T>>(entities_) : nullptr; }
+  T* get() { return std::get<Held<T>>(entities_) ? &*std::get<Held<T>>(entities_) : nullptr; }
   template <class T>
   const T* get() const {
-    const auto& o = std::get<std::optional<T>>(entities_);
+    const auto& o = std::get<Held<T>>(entities_);
     return o ? &*o : nullptr;
   }
   template <class T>
@@ -45,11 +45,21 @@ class Record {
   template <class T>
   static EntityType entity_type_of();
 
+  // An optional entity whose empty state is cheap to make: its constructor is user-provided, so
+  // a new Record does not zero every entity's storage (some 25 KB, once per translated message)
+  // before saying that none is there.
+  template <class T>
+  struct Held : std::optional<T> {
+    Held() noexcept {}
+    friend bool operator==(const Held& a, const Held& b) {
+      return static_cast<const std::optional<T>&>(a) == static_cast<const std::optional<T>&>(b);
+    }
+  };
+
   // Order = EntityType order (checked in record.cc).
-  std::tuple<std::optional<Patient>, std::optional<RelatedPerson>, std::optional<Organization>,
-             std::optional<Practitioner>, std::optional<PractitionerRole>,
-             std::optional<CareTeamMember>, std::optional<Encounter>, std::optional<Referral>,
-             std::optional<EndOfLifePlan>, std::optional<Provenance>>
+  std::tuple<Held<Patient>, Held<RelatedPerson>, Held<Organization>, Held<Practitioner>,
+             Held<PractitionerRole>, Held<CareTeamMember>, Held<Encounter>, Held<Referral>,
+             Held<EndOfLifePlan>, Held<Provenance>>
       entities_;
 };
 

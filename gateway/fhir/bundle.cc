@@ -1,5 +1,6 @@
 #include "fhir/bundle.h"
 
+#include <array>
 #include <cstdio>
 
 namespace midhurst::fhir {
@@ -9,25 +10,43 @@ rapidjson::Value text(std::string_view s, rapidjson::Document::AllocatorType& a)
   return rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 
-void search_escape(std::string_view in, std::string& out) {
-  for (char c : in) {
-    if (c == '\\' || c == '|' || c == ',' || c == '$') out += '\\';
-    out += c;
-  }
-}
+// Characters a search value escapes with a backslash, and those a query keeps as they are.
+constexpr std::array<bool, 256> kSearchSpecial = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : std::string_view("\\|,$")) t[c] = true;
+  return t;
+}();
+constexpr std::array<bool, 256> kUnreserved = [] {
+  std::array<bool, 256> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (unsigned char c : std::string_view("-._~:/")) t[c] = true;
+  return t;
+}();
 
-void percent_encode(std::string_view in, std::string& out) {
+// Appends `in` search-escaped and then percent-encoded: most system URIs and identifier values
+// need neither, and are appended whole.
+void encode_search_value(std::string_view in, std::string& out) {
+  bool plain = true;
+  for (unsigned char c : in) plain = plain && kUnreserved[c];
+  if (plain) {
+    out.append(in);
+    return;
+  }
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : in) {
-    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
-    if (keep) {
+  auto put = [&](unsigned char c) {
+    if (kUnreserved[c]) {
       out += static_cast<char>(c);
     } else {
       out += '%';
       out += kHex[c >> 4];
       out += kHex[c & 0xF];
     }
+  };
+  for (unsigned char c : in) {
+    if (kSearchSpecial[c]) put('\\');
+    put(c);
   }
 }
 
@@ -50,17 +69,19 @@ std::string_view to_code(BundleType type) {
   return "collection";
 }
 
-std::string identifier_search(std::string_view system, std::string_view value) {
-  std::string escaped;
-  escaped.reserve(system.size() + value.size() + 4);
-  std::string out = "identifier=";
-  out.reserve(out.size() + system.size() + value.size() + 8);
-  search_escape(system, escaped);
-  percent_encode(escaped, out);
+namespace {
+void append_identifier_search(std::string_view system, std::string_view value, std::string& out) {
+  out.append("identifier=");
+  encode_search_value(system, out);
   out += '|';
-  escaped.clear();
-  search_escape(value, escaped);
-  percent_encode(escaped, out);
+  encode_search_value(value, out);
+}
+}  // namespace
+
+std::string identifier_search(std::string_view system, std::string_view value) {
+  std::string out;
+  out.reserve(11 + system.size() + value.size() + 8);
+  append_identifier_search(system, value, out);
   return out;
 }
 
@@ -68,7 +89,8 @@ std::string conditional_reference(std::string_view resource_type, std::string_vi
                                   std::string_view value) {
   std::string out;
   out.reserve(resource_type.size() + 1 + 11 + system.size() + value.size() + 8);
-  out.append(resource_type).append("?").append(identifier_search(system, value));
+  out.append(resource_type).append("?");
+  append_identifier_search(system, value, out);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -74,7 +75,8 @@ class CompactWriter {
     return std::move(buf_);
   }
   char* room(std::size_t n) {
-    if (len_ + n > buf_.size()) buf_.resize(std::max(buf_.size() * 2, len_ + n));
+    if (len_ + n > buf_.size()) [[unlikely]]
+      grow(n);
     return buf_.data() + len_;
   }
   void advance(char* end) { len_ = static_cast<std::size_t>(end - buf_.data()); }
@@ -89,27 +91,21 @@ class CompactWriter {
     advance(p + 1);
   }
 
-  void string(const char* s, std::size_t n) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    char* p = room(n * 6 + 2);  // the longest escape (u00XX after a backslash) is six bytes
+  // A JSON string, with the punctuation around it (`before` and `after`, 0 for none) written in
+  // the same step: a member name is `,"name":`.
+  void string(const char* s, std::size_t n, char before = 0, char after = 0) {
+    char* p = room(n * 6 + 4);  // the longest escape (u00XX after a backslash) is six bytes
+    if (before) *p++ = before;
     *p++ = '"';
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      const char e = kEscape[c];
-      if (!e) {
-        *p++ = static_cast<char>(c);
-        continue;
-      }
-      *p++ = '\\';
-      *p++ = e;
-      if (e == 'u') {
-        *p++ = '0';
-        *p++ = '0';
-        *p++ = kHex[c >> 4];
-        *p++ = kHex[c & 0xF];
-      }
+    // Most text has nothing to escape: check it eight bytes at a time, then copy it whole.
+    if (!needs_escape(s, n)) {
+      std::memcpy(p, s, n);
+      p += n;
+    } else {
+      p = escape(s, n, p);
     }
     *p++ = '"';
+    if (after) *p++ = after;
     advance(p);
   }
 
@@ -133,25 +129,29 @@ class CompactWriter {
         else number(v.GetUint64());
         return true;
       case rapidjson::kObjectType: {
-        put('{');
-        bool first = true;
+        if (v.MemberCount() == 0) {
+          put(std::string_view("{}"));
+          return true;
+        }
+        char before = '{';
         for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-          if (!first) put(',');
-          first = false;
-          string(it->name.GetString(), it->name.GetStringLength());
-          put(':');
-          if (!value(it->value)) return false;
+          string(it->name.GetString(), it->name.GetStringLength(), before, ':');
+          before = ',';
+          if (!element(it->value)) return false;
         }
         put('}');
         return true;
       }
       case rapidjson::kArrayType: {
-        put('[');
-        bool first = true;
+        if (v.Empty()) {
+          put(std::string_view("[]"));
+          return true;
+        }
+        char before = '[';
         for (const Value& e : v.GetArray()) {
-          if (!first) put(',');
-          first = false;
-          if (!value(e)) return false;
+          put(before);
+          before = ',';
+          if (!element(e)) return false;
         }
         put(']');
         return true;
@@ -161,8 +161,114 @@ class CompactWriter {
   }
 
  private:
+  // A member's or an array item's value: strings, most of them, without the recursive call.
+  bool element(const Value& v) {
+    if (v.IsString()) {
+      string(v.GetString(), v.GetStringLength());
+      return true;
+    }
+    return value(v);
+  }
+  static std::uint64_t load8(const char* s) {
+    std::uint64_t w;
+    std::memcpy(&w, s, 8);
+    return w;
+  }
+  // True when some byte of `w` is below 0x20, '"' or '\\' (bytes from 0x80 never match: they
+  // are copied as they are).
+  static bool needs_escape(std::uint64_t w) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    auto zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+    const std::uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;  // a byte < 0x20
+    return (control | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0;
+  }
+  static bool needs_escape(const char* s, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      if (needs_escape(load8(s + i))) return true;
+    char any = 0;
+    for (; i < n; ++i) any |= kEscape[static_cast<unsigned char>(s[i])];
+    return any != 0;
+  }
+  static char* escape(const char* s, std::size_t n, char* p) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      const char e = kEscape[c];
+      if (!e) {
+        *p++ = static_cast<char>(c);
+        continue;
+      }
+      *p++ = '\\';
+      *p++ = e;
+      if (e == 'u') {
+        *p++ = '0';
+        *p++ = '0';
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 0xF];
+      }
+    }
+    return p;
+  }
+  [[gnu::noinline]] void grow(std::size_t n) { buf_.resize(std::max(buf_.size() * 2, len_ + n)); }
+
   std::string buf_;
   std::size_t len_ = 0;
+};
+
+// rapidjson::Writer's interface (the calls ModelWriter makes) over a CompactWriter: the same
+// text, without the generic writer's per-character stream calls.
+class CompactSink {
+ public:
+  explicit CompactSink(CompactWriter& w) : w_(w) {}
+  void StartObject() { open('{'); }
+  void EndObject() { close('}'); }
+  void StartArray() { open('['); }
+  void EndArray() { close(']'); }
+  void Key(const char* s, rapidjson::SizeType n) {
+    const bool comma = !first_;
+    first_ = false;
+    w_.string(s, n, comma ? ',' : 0, ':');
+    after_key_ = true;
+  }
+  void String(const char* s, rapidjson::SizeType n) {
+    separate();
+    w_.string(s, n);
+  }
+  void Bool(bool b) {
+    separate();
+    w_.put(b ? std::string_view("true") : std::string_view("false"));
+  }
+  void Null() {
+    separate();
+    w_.put(std::string_view("null"));
+  }
+  void RawValue(const char* s, std::size_t n, rapidjson::Type) {
+    separate();
+    w_.put(std::string_view(s, n));
+  }
+
+ private:
+  // A comma before every value of an array and every key of an object but the first.
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_) w_.put(',');
+    first_ = false;
+  }
+  void open(char c) {
+    separate();
+    w_.put(c);
+    first_ = true;
+  }
+  void close(char c) {
+    w_.put(c);
+    first_ = false;
+  }
+  CompactWriter& w_;
+  bool first_ = true, after_key_ = false;
 };
 
 // The element path an error names ("Patient.name[0].given"). Building it costs a string per
@@ -373,8 +479,11 @@ Result<std::string> write_model_json(const rapidjson::Value& resource, const Mod
     w.SetIndent(' ', 2);
     s = ModelWriter<decltype(w), Path>(model, w).resource(resource, Path());
   } else {
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    CompactWriter text;
+    CompactSink w(text);
     s = ModelWriter<decltype(w), Path>(model, w).resource(resource, Path());
+    if (!s) return err(s.error());
+    return text.take();
   }
   if (!s) return err(s.error());
   return std::string(buf.GetString(), buf.GetSize());

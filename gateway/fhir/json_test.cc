@@ -108,5 +108,40 @@ TEST_CASE("json: write_compact_json prints what rapidjson::Writer prints") {
   CHECK_FALSE(write_compact_json(d).has_value());
 }
 
+TEST_CASE("json: strings are escaped wherever the character falls, in whole words or the tail") {
+  auto rapidjson_text = [](const rapidjson::Value& v) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+  };
+  // Every length up to three words, with each escaped character at each position, and with
+  // bytes from 0x80 (copied as they are) beside it.
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'}) {
+    for (std::size_t n = 0; n <= 24; ++n) {
+      for (std::size_t at = 0; at <= n; ++at) {
+        std::string text(n, 'x');
+        if (n > 0) text[n - 1] = static_cast<char>(0xC3);
+        if (at < n) text[at] = special;
+        rapidjson::Document d;
+        d.SetArray();
+        d.PushBack(rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), d.GetAllocator()),
+                   d.GetAllocator());
+        const auto ours = write_compact_json(d);
+        REQUIRE(ours);
+        CHECK(*ours == rapidjson_text(d));
+      }
+    }
+  }
+  // write_json's compact form is rapidjson::Writer's text too (numbers aside: none here).
+  auto patient = parse_json(R"({"resourceType":"Patient","id":"p\"1","active":true,)"
+                            R"("name":[{"family":"O'Brien \\ \u0001 long enough to fill words","given":["Zo\u00eb"]}],)"
+                            R"("telecom":[],"contact":[{}]})");
+  REQUIRE(patient.ok());
+  auto text = write_json(*patient, r4_model());
+  REQUIRE(text.ok());
+  CHECK(*text == rapidjson_text(*patient));
+}
+
 }  // namespace
 }  // namespace midhurst::fhir

@@ -308,6 +308,89 @@ Result<Message, std::string> build_ack(const Message& original, const AckRequest
   return ack;
 }
 
+namespace {
+
+bool printable_ascii(std::string_view s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<std::string, std::string> build_ack_text(const Message& original, const AckRequest& request) {
+  const Delimiters& d = original.delimiters();
+  const std::string_view msh18 = msh_raw(original, 18);
+  // The charset the ACK's MSH-18 names (its first repetition's first component).
+  const std::string_view charset_name = msh18.substr(0, msh18.find_first_of(std::string{d.repetition, d.component}));
+  const bool usual = request.issues.empty() && printable_ascii(request.timestamp) &&
+                     printable_ascii(request.control_id) && printable_ascii(request.text) &&
+                     charset_from_msh18(charset_name).kind != CharsetKind::kUnsupported;
+  if (!usual) {
+    auto ack = build_ack(original, request);
+    if (!ack.ok()) return err(ack.error());
+    return ack->encode();
+  }
+  // ASCII text reads the same in every supported charset, so Message::set's conversion is a
+  // copy and only its escaping remains. Empty values are left out, as Writer does.
+  const Version version = parse_version(original.get("MSH-12.1").raw());
+  std::string out;
+  out.reserve(160 + msh18.size() + request.text.size());
+  out += "MSH";
+  out.push_back(d.field);
+  out += d.encoding_characters();
+  const std::string_view trigger = original.get("MSH-9.2").raw();
+  const bool with_structure = !version.known || !version.before(2, 3, 1);
+  // MSH-3 .. MSH-18; the last valued one ends the segment.
+  std::string_view raw[19];
+  raw[3] = msh_raw(original, 5);
+  raw[4] = msh_raw(original, 6);
+  raw[5] = msh_raw(original, 3);
+  raw[6] = msh_raw(original, 4);
+  raw[11] = msh_raw(original, 11);
+  raw[12] = msh_raw(original, 12);
+  raw[18] = msh18;
+  size_t last = 9;  // MSH-9 always holds ACK
+  if (!request.control_id.empty()) last = 10;
+  for (size_t n : {11, 12, 18})
+    if (!raw[n].empty()) last = n;
+  for (size_t n = 3; n <= last; ++n) {
+    out.push_back(d.field);
+    if (n == 7) {
+      escape(request.timestamp, d, out);
+    } else if (n == 9) {
+      out += "ACK";
+      if (!trigger.empty() || with_structure) {
+        out.push_back(d.component);
+        out += trigger;
+      }
+      if (with_structure) {
+        out.push_back(d.component);
+        out += "ACK";
+      }
+    } else if (n == 10) {
+      escape(request.control_id, d, out);
+    } else {
+      out += raw[n];
+    }
+  }
+  out.push_back('\r');
+  out += "MSA";
+  out.push_back(d.field);
+  out += to_string(request.code);
+  const std::string_view control_id = msh_raw(original, 10);
+  if (!control_id.empty() || !request.text.empty()) {
+    out.push_back(d.field);
+    out += control_id;
+  }
+  if (!request.text.empty()) {
+    out.push_back(d.field);
+    escape(request.text, d, out);
+  }
+  out.push_back('\r');
+  return out;
+}
+
 SalvagedHeader salvage_header(std::string_view bytes) {
   SalvagedHeader h;
   const size_t at = bytes.find("MSH");

@@ -111,6 +111,12 @@ struct AckRequest {
 // escaped first); the string says which field failed.
 Result<Message, std::string> build_ack(const Message& original, const AckRequest& request);
 
+// The ACK's bytes, exactly build_ack(original, request)->encode(). The usual ACK (no ERR,
+// ASCII text, a supported MSH-18) is written straight into one string: build_ack sets each
+// field through Message::set, which re-indexes the message a dozen times, and the ingest
+// builds one ACK per message on its commit thread. Anything else goes through build_ack.
+Result<std::string, std::string> build_ack_text(const Message& original, const AckRequest& request);
+
 // What could be read from the header of bytes that Message::parse refused.
 struct SalvagedHeader {
   bool msh_found = false;        // "MSH" occurs in the bytes (not necessarily first)

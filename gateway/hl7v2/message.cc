@@ -348,7 +348,8 @@ Element Message::get(std::string_view path) const {
   return get(*p);
 }
 
-Element Message::field_element(uint32_t s, size_t n) const {
+// Inlined into Segment::field, its only caller: every field read goes through it.
+[[gnu::always_inline]] inline Element Message::field_element(uint32_t s, size_t n) const {
   const SegmentIndex& seg = segments_[s];
   const bool header = is_header_segment(s);
   Element e;
@@ -547,34 +548,39 @@ Element Segment::field(size_t n) const { return msg_->field_element(index_, n); 
 Element Segment::at(size_t f, size_t r, size_t c, size_t s) const {
   Element e = field(f);
   if (!e.present()) return e;
+  if (r == 0) return {};
   // One pass over the field's tokens, stopping at the end of the element named: the same result
   // as part(r).part(c).part(s), which rescans each level (and the whole field for r = 1).
-  // Mapping rules read values this way by the hundred per message.
+  // Mapping rules read values this way by the hundred per message, so each level is a tight
+  // loop that only looks for its own delimiter.
   const uint8_t level = c == 0 ? 3 : s == 0 ? 4 : 5;  // Level of the element named
   const uint32_t* tok = msg_->tokens_.data();
-  size_t rep = 1, comp = 1, sub = 1;
-  auto matches = [&] { return rep == r && (level < 4 || comp == c) && (level < 5 || sub == s); };
-  bool matched = matches();
-  uint32_t begin = e.begin_, tok_begin = e.tok_begin_;
-  uint32_t end = e.end_, tok_end = e.tok_end_;
-  for (uint32_t k = e.tok_begin_; k < e.tok_end_; ++k) {
-    const uint8_t kind = Message::tok_kind(tok[k]);
-    if (matched) {
-      if (kind > level) continue;  // a delimiter inside the element
+  uint32_t k = e.tok_begin_;
+  const uint32_t tok_last = e.tok_end_;
+  uint32_t begin = e.begin_, tok_begin = k;
+  // Moves to the n-th part at the level `split` separates, within the part found so far; a
+  // delimiter of an outer level first means the part does not exist.
+  auto skip_to = [&](size_t n, uint8_t split) {
+    for (size_t i = 1; i < n; ++k) {
+      if (k == tok_last) return false;
+      const uint8_t kind = Message::tok_kind(tok[k]);
+      if (kind < split) return false;
+      if (kind == split) {
+        ++i;
+        begin = Message::tok_offset(tok[k]) + 1;
+        tok_begin = k + 1;
+      }
+    }
+    return true;
+  };
+  if (!skip_to(r, 3) || (level >= 4 && !skip_to(c, 4)) || (level == 5 && !skip_to(s, 5))) return {};
+  uint32_t end = e.end_, tok_end = tok_last;
+  for (; k < tok_last; ++k)
+    if (Message::tok_kind(tok[k]) <= level) {  // the delimiter that ends the element
       end = Message::tok_offset(tok[k]);
       tok_end = k;
       break;
     }
-    if (kind == 3) ++rep, comp = 1, sub = 1;
-    else if (kind == 4) ++comp, sub = 1;
-    else ++sub;
-    if (rep > r) return {};
-    if ((matched = matches())) {
-      begin = Message::tok_offset(tok[k]) + 1;
-      tok_begin = k + 1;
-    }
-  }
-  if (!matched) return {};
   e.begin_ = begin;
   e.end_ = end;
   e.tok_begin_ = tok_begin;

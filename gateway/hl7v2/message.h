@@ -17,6 +17,7 @@
 // validate() in validate.h, so that a feed's problems can all be listed at once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,6 +62,17 @@ class Element {
   // one pass over the index (part(n) alone walks from the start each time).
   template <typename F>
   void for_each_part(F&& fn) const;
+
+  // On a field: calls fn(leaf, repetition, component, subcomponent, split) for every
+  // sub-component of every component of every repetition, empty ones included, in one pass
+  // over the index (numbers 1-based; split: the component holds more than one sub-component).
+  // The same leaves as three nested for_each_part, without re-walking each level.
+  template <typename F>
+  void for_each_leaf(F&& fn) const;
+
+  // True iff some byte of the element is not a delimiter: a value in it holds text ("^^~^"
+  // holds none). From the index alone: every delimiter byte inside is one token.
+  bool holds_text() const { return msg_ && end_ - begin_ > tok_end_ - tok_begin_; }
 
   // Navigation that skips levels as HL7 paths do: on a field, component(n) is the n-th
   // component of its first repetition; on a field or repetition, subcomponent(n) is the n-th
@@ -314,6 +326,34 @@ void Element::for_each_part(F&& fn) const {
   e.tok_end_ = tok_end_;
   e.set_part_number(n);
   fn(static_cast<const Element&>(e));
+}
+
+template <typename F>
+void Element::for_each_leaf(F&& fn) const {
+  if (!msg_ || level_ != Level::kField) return;
+  const uint32_t* tok = msg_->tokens_.data();
+  Element e = *this;
+  e.level_ = Level::kSubcomponent;
+  uint32_t rep = 1, comp = 1, sub = 1;
+  uint32_t begin = begin_, tok_begin = tok_begin_;
+  for (uint32_t k = tok_begin_; k <= tok_end_; ++k) {
+    const bool at_end = k == tok_end_;
+    const uint8_t kind = at_end ? 0 : Message::tok_kind(tok[k]);
+    e.begin_ = begin;
+    e.end_ = at_end ? end_ : Message::tok_offset(tok[k]);
+    e.tok_begin_ = tok_begin;
+    e.tok_end_ = k;
+    e.rep_ = static_cast<uint16_t>(std::min<uint32_t>(rep, UINT16_MAX));
+    e.comp_ = static_cast<uint16_t>(std::min<uint32_t>(comp, UINT16_MAX));
+    e.sub_ = static_cast<uint16_t>(std::min<uint32_t>(sub, UINT16_MAX));
+    fn(static_cast<const Element&>(e), rep, comp, sub, sub > 1 || kind == 5);
+    if (at_end) break;
+    if (kind == 3) ++rep, comp = 1, sub = 1;
+    else if (kind == 4) ++comp, sub = 1;
+    else ++sub;
+    begin = e.end_ + 1;
+    tok_begin = k + 1;
+  }
 }
 
 }  // namespace midhurst::hl7v2

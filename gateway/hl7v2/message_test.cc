@@ -76,6 +76,60 @@ TEST_CASE("Segment::at names what part() names level by level, in one pass") {
   CHECK(m->segment(5).at(1, 4).present() == false);
 }
 
+TEST_CASE("for_each_leaf gives the leaves of three nested for_each_part; holds_text from the index") {
+  const std::string text = std::string(kAdt) + "ZX1|a~b^c&d&&e^~^^|&&~~|" + "\\T\\x^y||last\r";
+  auto m = Message::parse(text);
+  REQUIRE(m.ok());
+  std::size_t leaves = 0;
+  for (std::size_t i = 0; i < m->segment_count(); ++i) {
+    const Segment seg = m->segment(i);
+    for (std::size_t f = 1; f <= seg.field_count(); ++f) {
+      const Element field = seg.field(f);
+      INFO(seg.id() << "-" << f);
+      struct Leaf {
+        std::string raw;
+        std::uint32_t r, c, s;
+        bool split;
+        Location where;
+      };
+      std::vector<Leaf> want, got;
+      std::uint32_t r = 0;
+      field.for_each_part([&](const Element& rep) {
+        ++r;
+        std::uint32_t c = 0;
+        rep.for_each_part([&](const Element& comp) {
+          ++c;
+          std::uint32_t s = 0;
+          comp.for_each_part([&](const Element& leaf) {
+            want.push_back({std::string(leaf.raw()), r, c, ++s, comp.size() > 1, leaf.location()});
+          });
+        });
+      });
+      field.for_each_leaf([&](const Element& leaf, std::uint32_t lr, std::uint32_t lc, std::uint32_t ls, bool split) {
+        got.push_back({std::string(leaf.raw()), lr, lc, ls, split, leaf.location()});
+      });
+      if (f <= 2 && seg.id() == "MSH") continue;  // MSH-1/2 are not split (for_each_part is, on '^')
+      REQUIRE(got.size() == want.size());
+      bool any_byte = false;
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        CHECK(got[k].raw == want[k].raw);
+        CHECK(got[k].r == want[k].r);
+        CHECK(got[k].c == want[k].c);
+        CHECK(got[k].s == want[k].s);
+        CHECK(got[k].split == want[k].split);
+        CHECK(got[k].where == want[k].where);
+        any_byte = any_byte || !want[k].raw.empty();
+        ++leaves;
+      }
+      CHECK(field.holds_text() == any_byte);
+    }
+  }
+  CHECK(leaves >= 60);
+  CHECK_FALSE(m->segment(5).field(2).holds_text());  // "&&~~": delimiters only
+  CHECK(m->segment(5).field(1).holds_text());
+  CHECK_FALSE(Element().holds_text());
+}
+
 TEST_CASE("set builds a message that re-parses") {
   Message m = Message::create();
   REQUIRE(m.set("MSH-9.1", "ACK").ok());

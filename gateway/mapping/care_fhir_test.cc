@@ -88,7 +88,9 @@ std::shared_ptr<const ProfileSet> care_fhir_set() {
 }
 
 FhirTranslation render(const care::Record& record) {
-  auto t = translate_to_fhir(record, *care_fhir_set());
+  FhirTranslateOptions o;
+  o.ledger = true;
+  auto t = translate_to_fhir(record, *care_fhir_set(), o);
   if (!t.ok()) {
     std::string why;
     for (const MappingIssue& i : t.error()) why += i.to_string() + "\n";
@@ -420,6 +422,57 @@ TEST_CASE("care→fhir: the field ledger says what of the record was rendered", 
   t.ledger.to_json_value(d, d.GetAllocator());
   CHECK(d["rendered"].Size() == done.size());
   CHECK(d["notRendered"].Size() == not_done.size());
+  // Not asked for: no ledger, and the same Bundle.
+  auto plain = translate_to_fhir(record_of(read_file(std::string(MIDHURST_MAPPINGS_DIR) + "/care-fhir/fixtures/admission.care.json")),
+                                 *care_fhir_set());
+  REQUIRE(plain.ok());
+  CHECK(plain->ledger.entries.empty());
+  CHECK(plain->to_json() == t.to_json());
+}
+
+TEST_CASE("care→fhir: members come out in FHIR definition order whatever the rules' order", "[care-fhir][order]") {
+  LoadOptions o;
+  o.fhir_model = fhir_model();
+  // Patient defines gender before birthDate and address after managingOrganization's siblings;
+  // Address defines line before city; Reference defines reference before display, and the
+  // second name adds `reference` to the object the first one started.
+  const std::string text = R"({"name": "o", "version": "1", "direction": "care->fhir", "rules": [
+    {"id": "patient", "resource": "Patient", "source": "patient", "rules": [
+      {"id": "addr", "source": "addresses[]", "target": "Patient.address[]", "rules": [
+        {"id": "addr.city", "source": "city", "target": "city"},
+        {"id": "addr.line", "source": "lines", "target": "line[]"}]},
+      {"id": "birth", "source": "birthDate", "target": "Patient.birthDate"},
+      {"id": "gender", "value": "unknown", "target": "Patient.gender"},
+      {"id": "org", "source": "names[]", "target": "Patient.managingOrganization", "rules": [
+        {"id": "org.display", "source": "family", "target": "display"},
+        {"id": "org.reference", "source": "text", "target": "reference"}]}]}]})";
+  auto set = ProfileSet::load({{"o.json", text}}, {}, o);
+  if (!set.ok())
+    for (const LoadError& e : set.error()) FAIL(e.to_string());
+  const char* record = R"({"patient": {"id": "p1", "version": 1, "lastUpdated": "2026-01-01T00:00:00+00:00",
+    "birthDate": "1965-12-13", "names": [{"family": "A"}, {"text": "Organization/x"}],
+    "addresses": [{"city": "MALTON", "lines": ["1 ROAD"]}]}})";
+  auto t = translate_to_fhir(record_of(record), **set);
+  REQUIRE(t.ok());
+  CHECK(json_text(t->bundle["entry"][0]["resource"]) ==
+        R"({"resourceType":"Patient","gender":"unknown","birthDate":"1965-12-13",)"
+        R"("address":[{"line":["1 ROAD"],"city":"MALTON"}],"managingOrganization":{"reference":"Organization/x","display":"A"}})");
+  // Rules already in definition order give the same text.
+  const std::string ordered = R"({"name": "o", "version": "1", "direction": "care->fhir", "rules": [
+    {"id": "patient", "resource": "Patient", "source": "patient", "rules": [
+      {"id": "gender", "value": "unknown", "target": "Patient.gender"},
+      {"id": "birth", "source": "birthDate", "target": "Patient.birthDate"},
+      {"id": "addr", "source": "addresses[]", "target": "Patient.address[]", "rules": [
+        {"id": "addr.line", "source": "lines", "target": "line[]"},
+        {"id": "addr.city", "source": "city", "target": "city"}]},
+      {"id": "org", "source": "names[]", "target": "Patient.managingOrganization", "rules": [
+        {"id": "org.reference", "source": "text", "target": "reference"},
+        {"id": "org.display", "source": "family", "target": "display"}]}]}]})";
+  set = ProfileSet::load({{"o.json", ordered}}, {}, o);
+  REQUIRE(set.ok());
+  auto again = translate_to_fhir(record_of(record), **set);
+  REQUIRE(again.ok());
+  CHECK(again->to_json() == t->to_json());
 }
 
 TEST_CASE("care→fhir loader: the special sources and constant codings are checked", "[care-fhir][loader]") {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <list>
+#include <optional>
 
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -65,14 +67,6 @@ bool text_present(const hl7v2::Element& e) {
   return e.present() && !e.empty() && !e.is_null();
 }
 
-// True iff some value of the field holds a byte ("^^~^" holds none): a field holds no field
-// separator, so every other byte of it is a value's.
-bool holds_text(const hl7v2::Element& field, const hl7v2::Delimiters& d) {
-  for (const char c : field.raw())
-    if (c != d.component && c != d.repetition && c != d.subcomponent) return true;
-  return false;
-}
-
 class Run {
  public:
   Run(const Profile& profile, const hl7v2::Message& m, Translation& out)
@@ -117,7 +111,8 @@ class Run {
 
   void record_reads(const std::vector<Read>& r) { reads_.insert(reads_.end(), r.begin(), r.end()); }
 
-  void ledger() {
+  void ledger(LedgerDetail detail) {
+    const bool full = detail == LedgerDetail::kFull;
     // Group the reads by segment and field for the coverage checks below, keeping rule order
     // within a field (the read's position breaks ties: a plain sort, no merge buffer).
     for (std::size_t i = 0; i < reads_.size(); ++i) reads_[i].seq = static_cast<std::uint32_t>(i);
@@ -182,7 +177,7 @@ class Run {
         const bool whole_ignored = std::any_of(field_ignores.begin(), field_ignores.end(),
                                                [](const IgnoreEntry* ig) { return ig->component == 0; });
         if (lo == hi && (field_ignores.empty() || whole_ignored)) {
-          if (holds_text(field, m_.delimiters()))
+          if (field.holds_text())
             out_.ledger.entries.push_back(LedgerEntry{name(si, f, 1, 0, 0),
                                                       whole_ignored ? LedgerEntry::Status::kIgnored : LedgerEntry::Status::kUnread,
                                                       {}, {}});
@@ -191,40 +186,30 @@ class Run {
         LedgerEntry entry{name(si, f, 1, 0, 0), LedgerEntry::Status::kUnread, {}, {}};
         listed.clear();
         bool any_mapped = false, all_ignored = true, any_value = false;
-        std::uint32_t r = 0;
-        field.for_each_part([&](const hl7v2::Element& rep) {
-          ++r;
-          std::uint32_t c = 0;
-          rep.for_each_part([&](const hl7v2::Element& comp) {
-            ++c;
-            std::uint32_t sub = 0;
-            const bool split = comp.size() > 1;
-            bool ignored = false;
-            for (const IgnoreEntry* ig : field_ignores)
-              if (ig->component == 0 || ig->component == c) ignored = true;
-            comp.for_each_part([&](const hl7v2::Element& leaf) {
-              ++sub;
-              if (leaf.empty()) return;
-              any_value = true;
-              bool covered = false;
-              for (auto it = lo; it != hi; ++it) {
-                const Cursor& at = it->at;
-                if ((at.repetition ? at.repetition : 1) != r) continue;
-                if (at.component && at.component != c) continue;
-                if (at.subcomponent && at.subcomponent != sub) continue;
-                covered = true;
-                // Most reads repeat a rule already listed: known by address, no string compared.
-                if (std::find(listed.begin(), listed.end(), it->rule) != listed.end()) continue;
-                listed.push_back(it->rule);
-                if (std::find(entry.rules.begin(), entry.rules.end(), *it->rule) == entry.rules.end())
-                  entry.rules.push_back(*it->rule);
-              }
-              any_mapped = any_mapped || covered;
-              all_ignored = all_ignored && (ignored || covered);
-              // Unread parts are only reported for a mapped field: named once that is known.
-              if (!covered && !ignored && lo != hi) entry.unread.push_back(name(si, f, r, c, split ? sub : 0));
-            });
-          });
+        field.for_each_leaf([&](const hl7v2::Element& leaf, std::uint32_t r, std::uint32_t c, std::uint32_t sub, bool split) {
+          if (leaf.empty() || (any_mapped && !full)) return;  // without rule lists, one covered leaf settles it
+          any_value = true;
+          bool ignored = false;
+          for (const IgnoreEntry* ig : field_ignores)
+            if (ig->component == 0 || ig->component == c) ignored = true;
+          bool covered = false;
+          for (auto it = lo; it != hi; ++it) {
+            const Cursor& at = it->at;
+            if ((at.repetition ? at.repetition : 1) != r) continue;
+            if (at.component && at.component != c) continue;
+            if (at.subcomponent && at.subcomponent != sub) continue;
+            covered = true;
+            if (!full) break;
+            // Most reads repeat a rule already listed: known by address, no string compared.
+            if (std::find(listed.begin(), listed.end(), it->rule) != listed.end()) continue;
+            listed.push_back(it->rule);
+            if (std::find(entry.rules.begin(), entry.rules.end(), *it->rule) == entry.rules.end())
+              entry.rules.push_back(*it->rule);
+          }
+          any_mapped = any_mapped || covered;
+          all_ignored = all_ignored && (ignored || covered);
+          // Unread parts are only reported for a mapped field: named once that is known.
+          if (full && !covered && !ignored && lo != hi) entry.unread.push_back(name(si, f, r, c, split ? sub : 0));
         });
         if (!any_value) continue;  // only delimiters ("^^^"): nothing populated
         entry.status = any_mapped ? LedgerEntry::Status::kMapped
@@ -477,10 +462,64 @@ class Run {
       if (slot.sourced) parent.sourced = true;
     };
     if (!g.source) return run(ctx);
+    // A group over repeating segments whose condition requires a field to equal a code (the
+    // end-of-life OBX groups each test OBX-3): that field's value per segment is read once per
+    // message and shared by every such group, and segments it rules out are skipped without
+    // evaluating the condition (which would only have failed, leaving nothing behind).
+    const Condition* key = g.source->level() == V2Level::kSegment && g.when ? key_condition(*g.when) : nullptr;
+    KeyValues* keyed = key ? &key_values(*key->path) : nullptr;
     g.source->expand(m_, ids_, ctx, [&](const Cursor& c) {
       if (c.level != V2Level::kSegment && !hl7v2::has_value(c.element(m_))) return;
+      if (keyed) {
+        const std::optional<std::string>& v = key_value(*keyed, *key->path, c.segment);
+        if (!v || std::find(key->values.begin(), key->values.end(), *v) == key->values.end()) return;
+      }
       run(c);
     });
+  }
+
+  // An equality (or `in`) on a single relative place that `when` requires: itself, or one of
+  // the conditions an `all` requires. nullptr when there is none.
+  static const Condition* key_condition(const Condition& c) {
+    if ((c.op == Condition::Op::kEquals || c.op == Condition::Op::kIn) && c.path && c.path->relative() &&
+        !c.path->iterates() && c.path->level() != V2Level::kSegment)
+      return &c;
+    if (c.op == Condition::Op::kAll)
+      for (const Condition& k : c.children)
+        if (const Condition* found = key_condition(k)) return found;
+    return nullptr;
+  }
+
+  // The text at a relative path read from each segment as context, filled in as segments are
+  // visited and kept for the message (nullopt where the condition would find no value).
+  struct KeyValues {
+    std::string path;
+    std::vector<std::uint8_t> known;  // per segment: its value below has been read
+    std::vector<std::optional<std::string>> values;
+  };
+
+  KeyValues& key_values(const V2Path& path) {
+    for (KeyValues& k : key_values_)
+      if (k.path == path.text()) return k;
+    KeyValues& k = key_values_.emplace_back();
+    k.path = path.text();
+    k.known.assign(m_.segment_count(), 0);
+    k.values.resize(m_.segment_count());
+    return k;
+  }
+
+  const std::optional<std::string>& key_value(KeyValues& k, const V2Path& path, std::uint32_t segment) {
+    if (!k.known[segment]) {
+      k.known[segment] = 1;
+      Cursor seg;
+      seg.segment = segment;
+      seg.level = V2Level::kSegment;
+      path.expand(m_, ids_, seg, [&](const Cursor& at) {
+        const hl7v2::Element e = at.element(m_);
+        if (text_present(e)) k.values[segment] = std::string(e.text(scratch_));
+      });
+    }
+    return k.values[segment];
   }
 
   // ------------------------------------------------------------------------------------------
@@ -554,6 +593,9 @@ class Run {
   const SegmentIds ids_;
   Translation& out_;
   std::vector<Read> reads_;
+  // See key_values(); a list, so that a group's values stay put while an inner group adds its own
+  // (and nothing is allocated for a message without such groups).
+  std::list<KeyValues> key_values_;
   care::ValueRef root_;
 };
 
@@ -618,7 +660,8 @@ Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const
   return err(std::move(mi));
 }
 
-Translation translate_with(const Profile& profile, const hl7v2::Message& message, const TranslateOptions& options) {
+Translation translate_with(const Profile& profile, const hl7v2::Message& message, const TranslateOptions& options,
+                           LedgerDetail ledger) {
   Translation out;
   out.profile = &profile;
   Run run(profile, message, out);
@@ -637,21 +680,22 @@ Translation translate_with(const Profile& profile, const hl7v2::Message& message
   }
   run.provenance(options);
   run.rules();
-  run.ledger();
+  if (ledger != LedgerDetail::kNone) run.ledger(ledger);
   out.accepted = !std::any_of(out.issues.begin(), out.issues.end(), [](const MappingIssue& i) {
     return i.issue.severity == hl7v2::Severity::kError;
   });
   return out;
 }
 
-Translation translate(const ProfileSet& set, const hl7v2::Message& message, const TranslateOptions& options) {
+Translation translate(const ProfileSet& set, const hl7v2::Message& message, const TranslateOptions& options,
+                      LedgerDetail ledger) {
   auto p = select_profile(set, message);
   if (!p) {
     Translation out;
     out.issues.push_back(p.error());
     return out;
   }
-  return translate_with(**p, message, options);
+  return translate_with(**p, message, options, ledger);
 }
 
 std::string translation_to_json(const Translation& t, bool pretty) {

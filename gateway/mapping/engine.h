@@ -54,6 +54,11 @@ struct TranslateOptions {
   std::string journal_id;
 };
 
+// How much of the field ledger translate() builds. kFields: every populated field with its
+// status, but no rule lists and no unread parts (what ingest stores: the unread and ignored
+// fields); naming every rule per field is most of the ledger's cost. kNone: no ledger at all.
+enum class LedgerDetail : std::uint8_t { kFull, kFields, kNone };
+
 struct Translation {
   bool accepted = false;
   const Profile* profile = nullptr;
@@ -66,10 +71,11 @@ struct Translation {
 Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const hl7v2::Message& message);
 
 // Selects the profile and maps the message.
-Translation translate(const ProfileSet& set, const hl7v2::Message& message, const TranslateOptions& options = {});
+Translation translate(const ProfileSet& set, const hl7v2::Message& message, const TranslateOptions& options = {},
+                      LedgerDetail ledger = LedgerDetail::kFull);
 // Maps the message with a given profile (match rules not consulted).
 Translation translate_with(const Profile& profile, const hl7v2::Message& message,
-                           const TranslateOptions& options = {});
+                           const TranslateOptions& options = {}, LedgerDetail ledger = LedgerDetail::kFull);
 
 // {"profile": {"name", "version"}, "accepted": bool, "record": {...}, "issues": ["..."],
 //  "ledger": {"mapped": {"PID-5": ["names"]...}, "ignored": [...], "unread": [...],

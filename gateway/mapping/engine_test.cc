@@ -285,3 +285,39 @@ TEST_CASE("every ADT message of the corpus translates to a Patient or fails with
   CHECK(patients >= 20);
   WARN(patients << " patients, " << rejected << " rejected by rules, " << unsupported << " not supported");
 }
+
+TEST_CASE("a lighter ledger: the same fields and statuses without rule lists, or none at all", "[engine]") {
+  // Every fixture message of the default profiles: the record and issues do not depend on the
+  // ledger asked for; kFields keeps each field's status, kNone builds no ledger.
+  std::size_t compared = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(MIDHURST_MAPPINGS_DIR) + "/hl7v2-care/fixtures")) {
+    if (e.path().extension() != ".hl7") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    const hl7v2::Message m = msg(bytes.str());
+    TranslateOptions options;
+    options.received_at = "2026-01-01T00:00:00+00:00";
+    const Translation full = translate(*shipped_profiles(), m, options);
+    const Translation fields = translate(*shipped_profiles(), m, options, LedgerDetail::kFields);
+    const Translation none = translate(*shipped_profiles(), m, options, LedgerDetail::kNone);
+    INFO(e.path().filename().string());
+    CHECK(fields.accepted == full.accepted);
+    CHECK(fields.record == full.record);
+    CHECK(none.record == full.record);
+    CHECK(fields.issues.size() == full.issues.size());
+    CHECK(none.ledger.entries.empty());
+    REQUIRE(fields.ledger.entries.size() == full.ledger.entries.size());
+    bool any_rules = false;
+    for (std::size_t i = 0; i < full.ledger.entries.size(); ++i) {
+      CHECK(fields.ledger.entries[i].field == full.ledger.entries[i].field);
+      CHECK(fields.ledger.entries[i].status == full.ledger.entries[i].status);
+      CHECK(fields.ledger.entries[i].rules.empty());
+      CHECK(fields.ledger.entries[i].unread.empty());
+      any_rules = any_rules || !full.ledger.entries[i].rules.empty();
+    }
+    if (full.profile) CHECK(any_rules);  // the full ledger names the rules
+    ++compared;
+  }
+  CHECK(compared >= 10);
+}

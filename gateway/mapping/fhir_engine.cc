@@ -172,8 +172,10 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
   ctx.mode = render::RefMode::kTransaction;
   ctx.entity_resource = &entity_resource;
   ctx.referenced_urls = &full_urls;
-  ctx.read = &read;
-  ctx.read_whole = &read_whole;
+  if (options.ledger) {  // else no rule notes what it read
+    ctx.read = &read;
+    ctx.read_whole = &read_whole;
+  }
   ctx.entity_urls = &entity_urls;
   render::RuleWalker walker(a, out.issues, ctx);
   std::vector<std::string> seen;  // "Type|system|value" already emitted
@@ -193,7 +195,7 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
         res.AddMember("meta", meta, a);
       }
       if (!walker.resource(r, entity, v.ptr, info, res)) return;
-      render::order(res, *r.resource, a);
+      if (walker.needs_order()) render::order(res, *r.resource, a);
       std::string system, value;
       for (const ResourceKey& k : r.keys) {
         value = render::first_text(k.source, v.ptr, info);
@@ -225,7 +227,7 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
   if (!bundle)
     return err(MappingIssues{message_issue(hl7v2::ErrorCode::kApplicationInternalError, bundle.error().to_string())});
   out.bundle = std::move(*bundle);
-  out.ledger = fhir_ledger(record, std::move(read), std::move(read_whole));
+  if (options.ledger) out.ledger = fhir_ledger(record, std::move(read), std::move(read_whole));
   return out;
 }
 

@@ -26,8 +26,8 @@
 //     transform cannot take, a second value for an element that holds one) leave the element
 //     out with a warning.
 //
-//  6. The field ledger (FhirTranslation::ledger) says of every populated care value whether a rule
-//     rendered it.
+//  6. The field ledger (FhirTranslation::ledger, only with options.ledger) says of every
+//     populated care value whether a rule rendered it.
 //
 // The rule walker is shared with the read API's renderer (fhir_render_core.h, fhir_render.h).
 //
@@ -53,6 +53,8 @@ struct FhirTranslateOptions {
   std::string bundle_id;  // Bundle.id ("" = none)
   std::string timestamp;  // Bundle.timestamp, an instant with offset ("" = none: output then
                           // depends on the record and profiles only)
+  bool ledger = false;    // fill FhirTranslation::ledger: a walk of the whole record that only
+                          // tests and tools read, so it is asked for
 };
 
 // The care→fhir field ledger: every populated care field of the record (each scalar value, by
@@ -87,7 +89,7 @@ struct FhirLedger {
 struct FhirTranslation {
   rapidjson::Document bundle;  // the transaction Bundle
   MappingIssues issues;        // warnings: what was left out and why
-  FhirLedger ledger;           // what of the record the Bundle holds
+  FhirLedger ledger;           // what of the record the Bundle holds (empty unless asked for)
   std::string to_json(bool pretty = false) const;
 };
 

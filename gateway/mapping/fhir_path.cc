@@ -65,6 +65,7 @@ Result<FhirPath, FhirPathError> FhirPath::parse(std::string_view text, const fhi
     if (!slot) return fail(start, cur->name + " has no element '" + step.name + "'");
     step.element = slot->element;
     step.type = slot->type;
+    step.order = slot->index + 1;
     if (slot->element->choice && name == slot->element->name)
       return fail(start, "'" + step.name + "' is a choice: name the type, e.g. '" +
                              slot->element->name_for(*slot->element->types.front()) + "'");

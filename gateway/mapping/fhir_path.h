@@ -40,6 +40,9 @@ class FhirPath {
     const fhir::TypeDef* type = nullptr;       // the element's type (the chosen one for a choice)
     enum class Select : std::uint8_t { kNone, kAppend, kKey } select = Select::kNone;
     std::string key, key_value;                // kKey
+    // The element's place among its parent's (its definition index + 1): the renderer keeps
+    // members in this order as it adds them.
+    std::size_t order = 0;
   };
 
   // Parses `text` below `root` (a resource or data type); when `root` is nullptr the path must

@@ -202,7 +202,7 @@ Result<RenderResult, MappingIssues> FhirRenderer::render_entity(care::EntityType
       const bool wrote = walker.resource(r, entity, v.ptr, info, res.json);
       failed = failed || walker.failed;
       if (!wrote) return;
-      render::order(res.json, *r.resource, a);
+      if (walker.needs_order()) render::order(res.json, *r.resource, a);
       if (!is_fhir_id(id)) {
         out.issues.push_back(render_issue(hl7v2::ErrorCode::kApplicationInternalError,
                                           "resource id '" + id + "' is not a valid FHIR id; the entity id is too long"));

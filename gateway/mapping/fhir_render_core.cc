@@ -1,6 +1,7 @@
 #include "mapping/fhir_render_core.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "fhir/bundle.h"
 
@@ -61,20 +62,55 @@ ValueView view_of_coding(const care::Coding& c) {
   return out;
 }
 
-// Merges `from` into `into`: absent members are added, arrays appended, objects merged. False
-// when a primitive is already set to something else (the existing value is kept).
-bool merge(Value& into, Value& from, Alloc& a) {
+// The key order() sorts a member by: its element's definition index + 1; 0 for a name the type
+// does not define (resourceType).
+std::size_t member_key(const fhir::TypeDef& type, const Value& name) {
+  const fhir::TypeDef::Slot* slot = type.find(std::string_view(name.GetString(), name.GetStringLength()));
+  return slot ? slot->index + 1 : 0;
+}
+
+// Adds a member to `obj` (of `type`) at its place in FHIR definition order (after those with the
+// same key: a stable order), so that no resource needs order() afterwards; returns it.
+Value::MemberIterator add_in_order(Value& obj, const fhir::TypeDef& type, std::size_t key, Value name, Value value,
+                                   Alloc& a) {
+  obj.AddMember(name, value, a);
+  auto at = obj.MemberEnd() - 1;
+  while (at != obj.MemberBegin() && member_key(type, (at - 1)->name) > key) {
+    at->name.Swap((at - 1)->name);
+    at->value.Swap((at - 1)->value);
+    --at;
+  }
+  return at;
+}
+
+// obj's member `name`, or MemberEnd(). Names of one object mostly differ in length or first letter,
+// which are compared before the bytes.
+Value::MemberIterator find_member(Value& obj, std::string_view name) {
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    const char* n = it->name.GetString();
+    if (it->name.GetStringLength() == name.size() && !name.empty() && n[0] == name[0] &&
+        std::memcmp(n, name.data(), name.size()) == 0)
+      return it;
+  }
+  return obj.MemberEnd();
+}
+
+// Merges `from` into `into` (of `type`): absent members are added, arrays appended, objects
+// merged. False when a primitive is already set to something else (the existing value is kept).
+bool merge(Value& into, Value& from, const fhir::TypeDef& type, Alloc& a, bool& unordered) {
   bool ok = true;
   // By index: clang's C++20 mode finds rapidjson's iterator comparison ambiguous.
   for (rapidjson::SizeType i = 0; i < from.MemberCount(); ++i) {
     auto& m = *(from.MemberBegin() + i);
     auto it = into.FindMember(m.name);
     if (it == into.MemberEnd()) {
-      into.AddMember(Value(m.name, a), m.value, a);
+      add_in_order(into, type, member_key(type, m.name), Value(m.name, a), std::move(m.value), a);
     } else if (it->value.IsArray() && m.value.IsArray()) {
       for (auto& e : m.value.GetArray()) it->value.PushBack(e, a);
     } else if (it->value.IsObject() && m.value.IsObject()) {
-      ok = merge(it->value, m.value, a) && ok;
+      const fhir::TypeDef::Slot* slot = type.find(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+      if (!slot) unordered = true;  // not a FHIR element: let order() decide
+      ok = merge(it->value, m.value, slot ? *slot->type : type, a, unordered) && ok;
     } else if (it->value != m.value) {
       ok = false;
     }
@@ -82,22 +118,22 @@ bool merge(Value& into, Value& from, Alloc& a) {
   return ok;
 }
 
-// Writes `v` at `path` under `obj`, creating what is missing (fhir_path.h semantics). False when
-// the element holds one value and already has another.
-bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a) {
+// Writes `v` at `path` under `obj`, creating what is missing (fhir_path.h semantics), each member
+// at its place in definition order. False when the element holds one value and already has
+// another. `v`'s own members are in definition order already (built so, or by place()).
+bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered) {
   Value* cur = &obj;
+  const fhir::TypeDef* cur_type = path.root();
   const auto& steps = path.steps();
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const FhirPath::Step& step = steps[i];
     const bool last = i + 1 == steps.size();
-    // By a name Value: its length is known, where the const char* lookup measures it each time.
-    const Value name(rapidjson::StringRef(step.name.data(), static_cast<rapidjson::SizeType>(step.name.size())));
-    auto it = cur->FindMember(name);
+    auto it = find_member(*cur, step.name);
+    const fhir::TypeDef& parent = *cur_type;
+    cur_type = step.type;
     if (step.element->repeats) {
-      if (it == cur->MemberEnd()) {
-        cur->AddMember(str(step.name, a), Value(rapidjson::kArrayType), a);
-        it = cur->FindMember(name);
-      }
+      if (it == cur->MemberEnd())
+        it = add_in_order(*cur, parent, step.order, str(step.name, a), Value(rapidjson::kArrayType), a);
       Value& arr = it->value;
       if (step.select == FhirPath::Step::Select::kAppend) {
         if (last) {
@@ -122,16 +158,14 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a) {
       }
     } else if (last) {
       if (it == cur->MemberEnd()) {
-        cur->AddMember(str(step.name, a), v, a);
+        add_in_order(*cur, parent, step.order, str(step.name, a), std::move(v), a);
         return true;
       }
-      if (it->value.IsObject() && v.IsObject()) return merge(it->value, v, a);
+      if (it->value.IsObject() && v.IsObject()) return merge(it->value, v, *step.type, a, unordered);
       return it->value == v;
     } else {
-      if (it == cur->MemberEnd()) {
-        cur->AddMember(str(step.name, a), Value(rapidjson::kObjectType), a);
-        it = cur->FindMember(name);
-      }
+      if (it == cur->MemberEnd())
+        it = add_in_order(*cur, parent, step.order, str(step.name, a), Value(rapidjson::kObjectType), a);
       cur = &it->value;
     }
   }
@@ -281,6 +315,8 @@ bool RuleWalker::resource(const CareFhirRule& r, const void* entity, const void*
                           Value& resource) {
   entity_ = entity;
   entity_info_ = r.source->info().entity;
+  // The members already there (resourceType, id, meta) are in order unless the caller says.
+  unordered_ = false;
   bool wrote = false;
   rules(r.rules, value, info, resource, wrote);
   return wrote;
@@ -324,7 +360,7 @@ void RuleWalker::group(const CareFhirRule& r, const void* ctx, const care::Struc
     bool w = false;
     rules(r.rules, v.ptr, inner, pending, w);
     if (!w || pending.MemberCount() == 0) return;  // only constants: nothing from the record
-    if (!place(elem, *r.target, pending, a_))
+    if (!place(elem, *r.target, pending, a_, unordered_))
       issue(r, false, hl7v2::ErrorCode::kDataType, "'" + r.target->text() + "' holds one value and already has another");
     wrote = true;
   });
@@ -370,7 +406,7 @@ void RuleWalker::self_reference(const CareFhirRule& r, Value& elem, bool& wrote)
     self.id = static_cast<const care::Entity*>(entity_)->id;
     if (!reference_value(r, self, v)) return;
   }
-  if (place(elem, *r.target, v, a_)) wrote = true;
+  if (place(elem, *r.target, v, a_, unordered_)) wrote = true;
 }
 
 void RuleWalker::referenced_by(const CareFhirRule& r, Value& elem, bool& wrote) {
@@ -379,7 +415,7 @@ void RuleWalker::referenced_by(const CareFhirRule& r, Value& elem, bool& wrote) 
     for (const std::string& url : *ctx_.referenced_urls) {
       Value v(rapidjson::kObjectType);
       v.AddMember("reference", str(url, a_), a_);
-      place(elem, *r.target, v, a_);
+      place(elem, *r.target, v, a_, unordered_);
       wrote = true;
     }
     return;
@@ -388,7 +424,7 @@ void RuleWalker::referenced_by(const CareFhirRule& r, Value& elem, bool& wrote) 
   for (const care::Reference& ref : *ctx_.referenced_by) {
     Value v;
     if (!reference_value(r, ref, v)) continue;
-    place(elem, *r.target, v, a_);
+    place(elem, *r.target, v, a_, unordered_);
     wrote = true;
   }
 }
@@ -409,7 +445,7 @@ void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::Struct
     r.source->visit(from, from_info, [&](const care::ValueRef& ref) {
       Value v;
       if (!reference_value(r, *static_cast<const care::Reference*>(ref.ptr), v)) return;
-      if (!place(elem, *r.target, v, a_)) {
+      if (!place(elem, *r.target, v, a_, unordered_)) {
         issue(r, false, hl7v2::ErrorCode::kDataType, "'" + r.target->text() + "' holds one value and already has another");
         return;
       }
@@ -448,7 +484,7 @@ void RuleWalker::emit(const CareFhirRule& r, const ValueView& item, bool from_re
                       bool& placed) {
   Value v;
   if (!value(r, item, *r.target->leaf_type(), v)) return;
-  if (!place(elem, *r.target, v, a_)) {
+  if (!place(elem, *r.target, v, a_, unordered_)) {
     issue(r, false, hl7v2::ErrorCode::kDataType, "'" + r.target->text() + "' holds one value and already has another");
     return;
   }

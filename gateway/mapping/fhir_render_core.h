@@ -71,7 +71,9 @@ struct ValueView {
 };
 // The scalar at `ref` (nullopt for a struct or an empty string), like care::read_scalar.
 std::optional<ValueView> view_of(const care::ValueRef& ref);
-// Puts every object's members in FHIR definition order, resourceType first.
+// Puts every object's members in FHIR definition order, resourceType first. The walker keeps
+// them in that order as it builds a resource; run this only when it says it could not
+// (RuleWalker::needs_order), since it costs a model lookup per member of the whole resource.
 void order(rapidjson::Value& v, const fhir::TypeDef& type, Alloc& a);
 
 class RuleWalker {
@@ -84,6 +86,11 @@ class RuleWalker {
   // (for '/' paths and "@entity").
   bool resource(const CareFhirRule& r, const void* entity, const void* value, const care::StructInfo& info,
                 rapidjson::Value& resource);
+  // After resource(): true when the resource needs order(). The walker adds every member at its
+  // place in definition order, so only an object it cannot type (merged under a name FHIR does
+  // not define) asks for it. `resource` must have held only members in definition order
+  // (resourceType, id, meta) before.
+  bool needs_order() const { return unordered_; }
 
   void issue(const CareFhirRule& r, bool error, hl7v2::ErrorCode code, std::string why);
 
@@ -106,6 +113,7 @@ class RuleWalker {
   std::vector<Item> items_;  // transformed_leaf's values, reused across rules
   const void* entity_ = nullptr;
   const care::EntityInfo* entity_info_ = nullptr;
+  bool unordered_ = false;  // see needs_order()
 
   Alloc& a_;
   MappingIssues& issues_;

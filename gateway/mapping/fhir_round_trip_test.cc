@@ -104,7 +104,7 @@ TEST_CASE("hl7v2 → care → FHIR → care keeps every field the Bundle holds",
     o.received_at = "2026-11-01T10:00:00+00:00";
     const Translation care = translate(*shipped_profiles(), *m, o);
     if (!care.accepted) continue;  // a rejected message has no record to render
-    auto fhir = translate_to_fhir(care.record, *shipped_profiles());
+    auto fhir = translate_to_fhir(care.record, *shipped_profiles(), {"", "", "", true});
     REQUIRE(fhir.ok());
     const Translation back = translate_from_fhir(*shipped_profiles(), fhir->bundle, {"", o.received_at, "", {}});
     std::string issues;
@@ -139,7 +139,7 @@ TEST_CASE("FHIR → care → FHIR: every accepted fhir→care fixture renders a 
     REQUIRE(!in.HasParseError());
     const Translation a = translate_from_fhir(*shipped_profiles(), in, {"", "2026-11-01T10:00:00+00:00", "", {}});
     if (!a.accepted) continue;
-    auto fhir = translate_to_fhir(a.record, *shipped_profiles());
+    auto fhir = translate_to_fhir(a.record, *shipped_profiles(), {"", "", "", true});
     REQUIRE(fhir.ok());
     CHECK(validation_problems(fhir->bundle) == std::vector<std::string>{});
     const Translation b = translate_from_fhir(*shipped_profiles(), fhir->bundle, {"", "2026-11-01T10:00:00+00:00", "", {}});
@@ -167,7 +167,7 @@ TEST_CASE("care → FHIR → care: the care→fhir fixtures read back", "[fhir_c
       if (m == in.MemberEnd()) continue;
       REQUIRE(care::struct_from_value(e.info(), record.ensure(e.type), m->value).ok());
     }
-    auto fhir = translate_to_fhir(record, *shipped_profiles());
+    auto fhir = translate_to_fhir(record, *shipped_profiles(), {"", "", "", true});
     REQUIRE(fhir.ok());
     CHECK(validation_problems(fhir->bundle) == std::vector<std::string>{});
     const Translation back = translate_from_fhir(*shipped_profiles(), fhir->bundle, {"", "2026-11-01T10:00:00+00:00", "", {}});

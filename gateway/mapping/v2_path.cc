@@ -51,7 +51,12 @@ std::uint32_t SegmentIds::pack(std::string_view id) {
 
 SegmentIds::SegmentIds(const hl7v2::Message& m) {
   keys_.reserve(m.segment_count());
-  for (std::size_t i = 0; i < m.segment_count(); ++i) keys_.push_back(pack(m.segment(i).id()));
+  by_key_.reserve(m.segment_count());
+  for (std::size_t i = 0; i < m.segment_count(); ++i) {
+    keys_.push_back(pack(m.segment(i).id()));
+    by_key_.push_back(std::uint64_t{keys_.back()} << 32 | i);
+  }
+  std::sort(by_key_.begin(), by_key_.end());
 }
 
 namespace {

@@ -19,6 +19,7 @@
 // Thread-safety: V2Path is an immutable value; expand() only reads the Message.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -56,11 +57,20 @@ class SegmentIds {
   explicit SegmentIds(const hl7v2::Message& m);
   std::size_t size() const { return keys_.size(); }
   std::uint32_t key(std::size_t i) const { return keys_[i]; }
+  // The indexes of the segments whose packed id is `key`, in message order: an absolute path
+  // visits its own segments without comparing every segment's id.
+  template <typename F>
+  void for_each_with_key(std::uint32_t key, F&& fn) const {
+    auto it = std::lower_bound(by_key_.begin(), by_key_.end(), std::uint64_t{key} << 32);
+    for (; it != by_key_.end() && (*it >> 32) == key; ++it)
+      if (!fn(static_cast<std::uint32_t>(*it))) return;
+  }
   // The first three bytes of `id` and its length (at most 255) in the top byte.
   static std::uint32_t pack(std::string_view id);
 
  private:
   std::vector<std::uint32_t> keys_;
+  std::vector<std::uint64_t> by_key_;  // key << 32 | index, sorted
 };
 
 struct V2PathError {
@@ -151,6 +161,17 @@ void V2Path::visit(const hl7v2::Message& m, const SegmentIds* ids, const Cursor&
     for (std::uint32_t f = 1; f <= n; ++f)
       if (seg.field(f).present() && !seg.field(f).empty()) from_one_field(c, f);
   };
+  if (!relative_ && ids && segment_len_ == 3) {
+    Cursor c;
+    std::uint32_t seen = 0;
+    ids->for_each_with_key(segment_key_, [&](std::uint32_t i) {
+      if (occurrence_ != kAll && ++seen != occurrence_) return true;
+      c.segment = i;
+      from_field(c);
+      return occurrence_ == kAll;
+    });
+    return;
+  }
   if (!relative_) {
     Cursor c;
     std::uint32_t seen = 0;

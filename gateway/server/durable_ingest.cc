@@ -58,8 +58,8 @@ std::string ack_for(const hl7v2::Message& original, AckOutcome outcome, const Is
   request.control_id = next_ack_control_id();
   request.text = text;
   request.issues = issues;
-  auto ack = hl7v2::build_ack(original, request);
-  if (ack.ok()) return ack->encode();
+  auto ack = hl7v2::build_ack_text(original, request);
+  if (ack.ok()) return std::move(*ack);
   // build_ack only fails on values it cannot write; answer anyway rather than stay silent.
   auto salvage = hl7v2::build_salvage_ack(original.bytes(), internal_error(ack.error()), request.timestamp,
                                           request.control_id);
@@ -288,7 +288,8 @@ std::unique_ptr<DurableIngest::Prepared> DurableIngest::prepare(const std::strin
     w->outcome = AckOutcome::kRejected;
   } else {
     mapping::TranslateOptions topts;
-    mapping::Translation t = mapping::translate(*profiles, m, topts);
+    // The journal keeps only which fields went unread or ignored, not the rules that read them.
+    mapping::Translation t = mapping::translate(*profiles, m, topts, mapping::LedgerDetail::kFields);
     sm.journal.unmapped_json = ledger_json(t.ledger);
     Issues mapped = mapping::to_hl7_issues(t.issues);
     if (!t.accepted) {

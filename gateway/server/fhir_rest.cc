@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <set>
@@ -148,7 +150,30 @@ std::string encode_query(const std::vector<std::pair<std::string, std::string>>&
   return q;
 }
 
-std::string now_instant() { return store::format_instant(std::chrono::system_clock::now()); }
+// Within one second only the milliseconds change: the rest of the text is formatted once per
+// second and thread (snprintf cost more than the rest of a search Bundle's envelope).
+std::string now_instant() {
+  using std::chrono::milliseconds;
+  const std::int64_t ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  thread_local std::int64_t cached_second = INT64_MIN;
+  thread_local std::string prefix;  // "2024-03-01T10:00:00."
+  if (second != cached_second) {
+    prefix = store::format_instant(std::chrono::system_clock::time_point(milliseconds(second * 1000)));
+    prefix.resize(prefix.size() - 4);  // drops "000Z"
+    cached_second = second;
+  }
+  const int milli = static_cast<int>(ms - second * 1000);
+  std::string out;
+  out.reserve(prefix.size() + 4);
+  out += prefix;
+  out += static_cast<char>('0' + milli / 100);
+  out += static_cast<char>('0' + milli / 10 % 10);
+  out += static_cast<char>('0' + milli % 10);
+  out += 'Z';
+  return out;
+}
 
 // "2024-03-01T10:00:00.000Z" -> "Fri, 01 Mar 2024 10:00:00 GMT" (RFC 9110 IMF-fixdate).
 // Written by hand: it is on every read, and sscanf/timegm/strftime cost more than the rest of
@@ -252,6 +277,7 @@ std::vector<mapping::RenderedResource> Service::render(const Call& call, std::st
   mapping::RenderOptions options;
   options.resource_type = std::string(resource_type);
   options.id = std::string(id);
+  if (v.type == care::EntityType::kProvenance) provenance_targets(v.id, &options.referenced_by);
   auto r = call.renderer->render_entity_json(v.type, v.json, options);
   if (!r) {
     const std::string why = r.error().empty() ? std::string("no reason given") : r.error()[0].to_string();
@@ -259,6 +285,22 @@ std::vector<mapping::RenderedResource> Service::render(const Call& call, std::st
     return {};
   }
   return std::move(r->resources);
+}
+
+void Service::provenance_targets(const std::string& provenance_id, std::vector<care::Reference>* out) const {
+  // Bounded: a Provenance names the versions one message wrote (a batch import stays far below).
+  constexpr int kMaxTargets = 1000;
+  auto cited = store().cited_by(provenance_id, kMaxTargets);
+  if (!cited) {
+    log_warn("fhir.provenance_targets_failed", {{"id", provenance_id}, {"error", cited.error().message}});
+    return;
+  }
+  for (const store::VersionKey& k : *cited) {
+    care::Reference r;
+    r.type = k.type;
+    r.id = k.id;
+    if (std::find(out->begin(), out->end(), r) == out->end()) out->push_back(std::move(r));
+  }
 }
 
 Lookup Service::lookup(const Call& call, std::string_view type, std::string_view id, std::int64_t version) const {
@@ -280,7 +322,9 @@ Lookup Service::lookup(const Call& call, std::string_view type, std::string_view
     }
     auto resources = render(call, type, v, id);
     if (resources.empty()) continue;
-    const bool replaced = v.json.find("\"replacedBy\"") != std::string::npos;
+    // memmem, not std::string::find: find stops at every '"' of the body to compare the rest.
+    static constexpr std::string_view kReplacedBy = "\"replacedBy\"";
+    const bool replaced = ::memmem(v.json.data(), v.json.size(), kReplacedBy.data(), kReplacedBy.size()) != nullptr;
     v.json.clear();
     out.kind = Lookup::Kind::kFound;
     out.found = Found{std::move(resources[0].json), std::move(v), replaced};
@@ -354,17 +398,25 @@ Result<Service::SearchPage, std::pair<int, std::string>> Service::search(const C
   }
   page.next_cursor = found->next_cursor;
   page.prev_cursor = found->prev_cursor;
-  // A total is cheap only when each entity is exactly one resource and the store decides alone.
-  const auto rules = call.renderer->rules_for(type);
-  if (want_total && plan->filters.empty() && plan->fhir_ids.empty() && rules.size() == 1 && rules[0]->primary &&
-      !rules[0]->per_item) {
-    // A first page with no next page holds every match: its size is the total, and the second
-    // query (the common case: a search by NHS number) is saved.
-    if (plan->query.cursor.empty() && found->next_cursor.empty()) {
+  if (!want_total) return page;
+  // A first page with no next page holds every match: its size is the total, and the count
+  // (the common case: a search by NHS number) is saved.
+  if (plan->filters.empty() && plan->fhir_ids.empty() && plan->query.cursor.empty() && found->next_cursor.empty()) {
+    const auto rules = call.renderer->rules_for(type);
+    if (rules.size() == 1 && rules[0]->primary && !rules[0]->per_item) {
       page.total = static_cast<std::int64_t>(found->entries.size());
-    } else if (auto n = store().count(plan->query)) {
-      page.total = *n;
+      return page;
     }
+  }
+  // Else the store counts each rule's matching resources (plan_count), where it can alone.
+  if (auto queries = plan_count(type, *entity, request, *call.renderer)) {
+    std::int64_t total = 0;
+    for (const store::Query& q : *queries) {
+      auto n = store().count(q);
+      if (!n) return page;
+      total += *n;
+    }
+    page.total = total;
   }
   return page;
 }
@@ -546,7 +598,7 @@ class Handlers {
         return respond(s_->fail(call, 400, fhir::IssueType::kNotSupported,
                                 "_include=" + inc.source_type + ":" + inc.param + " is not supported for " + type));
     for (const fhir::IncludeParam& inc : request.revincludes) {
-      const auto kinds = search_param_kinds(inc.source_type);
+      const auto& kinds = search_param_kinds(inc.source_type);
       auto k = kinds.find(inc.param);
       if (k == kinds.end() || k->second != fhir::SearchParamType::kReference ||
           !s_->search_entity(*call.renderer, inc.source_type))

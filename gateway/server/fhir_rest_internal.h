@@ -67,6 +67,10 @@ class Service {
   std::vector<mapping::RenderedResource> render(const Call& call, std::string_view resource_type,
                                                 const store::EntityVersion& v, std::string_view id = {}) const;
 
+  // References to the entities whose versions cite the Provenance `provenance_id` (its targets,
+  // from the store), appended to `out` once each.
+  void provenance_targets(const std::string& provenance_id, std::vector<care::Reference>* out) const;
+
   // The entity type searches of `resource_type` page over; nullopt when it is not served.
   std::optional<care::EntityType> search_entity(const mapping::FhirRenderer& r, std::string_view resource_type) const;
 

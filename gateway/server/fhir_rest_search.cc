@@ -223,10 +223,75 @@ bool written_under(const mapping::CareFhirRule& r, const std::string& element) {
   return false;
 }
 
+using Cnf = std::vector<std::vector<store::TokenParam>>;  // ANDed OR lists, as store::Query takes them
+
+// A care path of the rule's entity, from the compiled (entity-rooted, "eol.cprDecision") text.
+std::optional<std::string> entity_relative(const std::string& text, const std::string& entity_path) {
+  if (text == entity_path) return std::string();
+  if (text.rfind(entity_path + ".", 0) != 0) return std::nullopt;
+  return text.substr(entity_path.size() + 1);
+}
+
+// Store criteria that hold exactly for the entities where `c` holds; false when the store cannot
+// say (a value it does not index, an "any" across values, a "not" over an open code set).
+bool condition_terms(care::EntityType entity, const mapping::CareCondition& c, const std::string& entity_path, Cnf* out) {
+  using Op = mapping::CareCondition::Op;
+  if (c.op == Op::kAll) {
+    for (const auto& child : c.children)
+      if (!condition_terms(entity, child, entity_path, out)) return false;
+    return true;
+  }
+  if (c.op == Op::kAny) return false;
+  // The codes a path condition admits, over the value's term; `negate` takes the others.
+  auto codes = [&](const mapping::CareCondition& leaf, bool negate) -> bool {
+    if (!leaf.path) return false;
+    auto path = entity_relative(leaf.path->text(), entity_path);
+    if (!path) return false;
+    if (leaf.op == Op::kExists && leaf.exists != negate && store::item_indexed(entity, *path)) {
+      out->push_back({{std::string(store::kItemParam), "", *path}});
+      return true;
+    }
+    auto term = store::value_term(entity, *path);
+    if (!term) return false;
+    std::vector<std::string> admitted;
+    if (leaf.op == Op::kExists) {
+      if (term->domain.empty()) return false;
+      admitted = term->domain;  // every code: the value exists
+      negate = leaf.exists == negate;
+    } else if (leaf.op == Op::kEquals || leaf.op == Op::kIn) {
+      admitted = leaf.values;
+    } else {
+      return false;
+    }
+    std::vector<store::TokenParam> alts;
+    auto add = [&](std::string code) { alts.push_back({std::string(term->param), term->system, std::move(code)}); };
+    if (!negate) {
+      for (const std::string& v : admitted) add(v);
+    } else {
+      if (term->domain.empty() || !term->absent_indexed) return false;
+      for (const std::string& v : term->domain)
+        if (std::find(admitted.begin(), admitted.end(), v) == admitted.end()) add(v);
+      add(std::string(store::kAbsentCode));
+    }
+    out->push_back(std::move(alts));
+    return true;
+  };
+  if (c.op == Op::kNot) {
+    if (c.children.size() != 1) return false;
+    const auto& child = c.children[0];
+    if (child.op == Op::kAll || child.op == Op::kAny || child.op == Op::kNot) return false;
+    return codes(child, true);
+  }
+  return codes(c, false);
+}
+
 class TermPlanner {
  public:
-  TermPlanner(care::EntityType entity, const std::string& element, const std::vector<fhir::TokenValue>& tokens)
-      : entity_(entity), element_(element), tokens_(tokens) {}
+  // `per_rule`: plan for one rule's resources only (counting; see plan_count): its conditions then
+  // become criteria rather than making the plan inexact.
+  TermPlanner(care::EntityType entity, const std::string& element, const std::vector<fhir::TokenValue>& tokens,
+              bool per_rule = false)
+      : entity_(entity), element_(element), tokens_(tokens), per_rule_(per_rule) {}
 
   // The alternatives of one served rule; false when they cannot be known from the profile. A rule
   // whose codes cannot be traced (a group building the Coding, a transform) makes every entity
@@ -250,6 +315,8 @@ class TermPlanner {
   }
 
   std::vector<store::TokenParam> alternatives() const { return alts_; }
+  // Further criteria (per-rule plans: the condition of the inner rule writing the match).
+  const Cnf& conditions() const { return cnf_; }
   bool exact() const { return exact_; }
   bool every() const { return every_; }
   void inexact() { exact_ = false; }
@@ -265,13 +332,12 @@ class TermPlanner {
   bool trace(const mapping::ServedRule& served, std::string* base_out) {
     const mapping::CareFhirRule& r = *served.rule;
     // The rule's source relative to the entity: "" for the entity itself.
-    std::string base = r.source_text;
-    if (base == served.entity_path) base.clear();
-    else if (base.rfind(served.entity_path + ".", 0) == 0) base.erase(0, served.entity_path.size() + 1);
-    else return false;
-    *base_out = base;
-    if (r.when) exact_ = false;
+    auto base = entity_relative(r.source_text, served.entity_path);
+    if (!base) return false;
+    *base_out = *base;
+    if (r.when && !per_rule_) exact_ = false;
     bool found = false;
+    int hits = 0;
     for (const mapping::CareFhirRule& inner : r.rules) {
       if (!inner.target) {
         if (written_under(inner, element_)) return false;  // a group writing into the resource
@@ -285,10 +351,17 @@ class TermPlanner {
         return false;
       }
       if (!inner.rules.empty()) return false;
-      if (found || inner.when) exact_ = false;
-      found = true;
       const bool as_code = steps[0].type && steps[0].type->name == "code";
-      if (!leaf(inner, served.entity_path, base, as_code)) return false;
+      bool hit = false;
+      if (!leaf(inner, served.entity_path, *base, as_code, &hit)) return false;
+      if (per_rule_) {
+        // One inner rule renders the match: its condition, as criteria, makes the plan exact.
+        if (hit && ++hits > 1) exact_ = false;
+        if (hit && inner.when && !condition_terms(entity_, *inner.when, served.entity_path, &cnf_)) exact_ = false;
+      } else if (found || inner.when) {
+        exact_ = false;
+      }
+      found = true;
     }
     return true;
   }
@@ -301,7 +374,7 @@ class TermPlanner {
   }
 
   bool leaf(const mapping::CareFhirRule& inner, const std::string& entity_path, const std::string& base,
-            bool as_code) {
+            bool as_code, bool* hit_out) {
     if (inner.coding_value || inner.value) {
       bool hit = false;
       for (const fhir::TokenValue& t : tokens_) {
@@ -315,6 +388,7 @@ class TermPlanner {
         }
       }
       if (!hit) return true;
+      *hit_out = true;
       // Every resource of the rule matches: the entities holding the item it renders from (every
       // entity, for a rule rendering the entity itself: nothing for the store to filter).
       if (base.empty()) {
@@ -328,8 +402,14 @@ class TermPlanner {
     if (!inner.source || !inner.transforms.empty() || inner.care_reference || !inner.reference_type.empty() ||
         inner.referenced_by || inner.self_reference)
       return false;
+    // A compiled source is the full path from the entity ("eol.cprDecision.decision").
+    std::string path = inner.source_text;
+    if (path.rfind(entity_path + ".", 0) != 0) return false;
+    path.erase(0, entity_path.size() + 1);
+    const std::optional<store::ValueTerm> term = store::value_term(entity_, path);
     if (inner.default_value) {
-      // Written when the record has no value: the item's entities are candidates if it matches.
+      // Written when the record has no value: the entities without it are candidates if it
+      // matches (exactly those, where the store indexes the value's absence).
       const auto* text = std::get_if<std::string>(&*inner.default_value);
       if (!text) return false;
       std::string code = *text, system;
@@ -343,21 +423,21 @@ class TermPlanner {
       for (const fhir::TokenValue& t : tokens_)
         hit = hit || (as_code ? token_matches_code(t, code) : token_matches_coding(t, system, code));
       if (hit) {
-        if (base.empty()) {
+        *hit_out = true;
+        if (term && term->absent_indexed) {
+          alt(term->param, term->system, std::string(store::kAbsentCode));
+        } else if (base.empty()) {
           every_ = true;
+          exact_ = false;
         } else {
           if (!store::item_indexed(entity_, base)) return false;
           alt(store::kItemParam, "", base);
+          exact_ = false;
         }
       }
-      exact_ = false;
     }
-    // A compiled source is the full path from the entity ("eol.cprDecision.decision").
-    std::string path = inner.source_text;
-    if (path.rfind(entity_path + ".", 0) != 0) return false;
-    path.erase(0, entity_path.size() + 1);
-    const std::string_view param = store::value_param(entity_, path);
-    if (param.empty()) return false;
+    if (!term) return false;
+    const std::size_t before = alts_.size();
     if (inner.concept_map) {
       if (inner.unmapped == mapping::CareFhirRule::Unmapped::kKeep) return false;
       const auto& groups = inner.concept_map->groups();
@@ -367,27 +447,31 @@ class TermPlanner {
         for (const auto& [care_code, target] : g.elements)
           for (const fhir::TokenValue& t : tokens_)
             if (as_code ? token_matches_code(t, target.code) : token_matches_coding(t, g.target, target.code))
-              alt(param, "", care_code);
+              alt(term->param, term->system, care_code);
       }
-      return true;
-    }
-    // The care value as it is: an enum code (a `code` element), or codings with their systems.
-    for (const fhir::TokenValue& t : tokens_) {
-      if (as_code) {
-        if (token_matches_code(t, t.code)) alt(param, "", t.code);  // any code without a system
-      } else {
-        if (t.code.empty() && (!t.system || t.system->empty())) return false;
-        if (t.system && t.system->empty()) exact_ = false;  // `|code`: the store cannot say "no system"
-        alt(param, t.system.value_or(""), t.code);
+    } else {
+      // The care value as it is: an enum code (a `code` element), or codings with their systems.
+      for (const fhir::TokenValue& t : tokens_) {
+        if (as_code) {
+          // Any code without a system (never the marker of an absent value).
+          if (token_matches_code(t, t.code) && t.code != store::kAbsentCode) alt(term->param, term->system, t.code);
+        } else {
+          if (t.code.empty() && (!t.system || t.system->empty())) return false;
+          if (t.system && t.system->empty()) exact_ = false;  // `|code`: the store cannot say "no system"
+          alt(term->param, t.system.value_or(""), t.code);
+        }
       }
     }
+    if (alts_.size() != before) *hit_out = true;
     return true;
   }
 
   care::EntityType entity_;
   const std::string& element_;
   const std::vector<fhir::TokenValue>& tokens_;
+  bool per_rule_ = false;
   std::vector<store::TokenParam> alts_;
+  Cnf cnf_;
   bool exact_ = true;
   bool every_ = false;
 };
@@ -411,14 +495,37 @@ std::optional<std::vector<store::TokenParam>> rendered_token_terms(std::string_v
   return planner.alternatives();
 }
 
+// The same for the resources of one rule: the criteria (ANDed OR lists; none when every resource
+// of the rule matches, one empty list when none can), or nullopt when they would not be exact.
+std::optional<Cnf> rule_token_terms(const mapping::ServedRule& rule, const std::string& element,
+                                    const std::vector<fhir::TokenValue>& tokens) {
+  TermPlanner planner(rule.entity, element, tokens, true);
+  if (!planner.add(rule) || !planner.exact()) return std::nullopt;
+  Cnf out = planner.conditions();
+  if (!planner.every()) out.insert(out.begin(), planner.alternatives());
+  return out;
+}
+
 }  // namespace
 
-fhir::ParamKinds search_param_kinds(std::string_view resource_type) {
-  fhir::ParamKinds kinds;
-  for (const Rule& r : kCommon) kinds.emplace(r.name, r.type);
-  if (const auto* rules = table(resource_type))
-    for (const Rule& r : *rules) kinds.emplace(r.name, r.type);
-  return kinds;
+const fhir::ParamKinds& search_param_kinds(std::string_view resource_type) {
+  // Built once: every search and every $summary section asks.
+  static const auto* const by_type = [] {
+    auto* made = new std::map<std::string, fhir::ParamKinds, std::less<>>();
+    for (const TypeRules& t : kTables) {
+      fhir::ParamKinds& kinds = (*made)[t.type];
+      for (const Rule& r : kCommon) kinds.emplace(r.name, r.type);
+      for (const Rule& r : t.rules) kinds.emplace(r.name, r.type);
+    }
+    return made;
+  }();
+  static const fhir::ParamKinds* const common = [] {
+    auto* kinds = new fhir::ParamKinds();
+    for (const Rule& r : kCommon) kinds->emplace(r.name, r.type);
+    return kinds;
+  }();
+  auto it = by_type->find(resource_type);
+  return it != by_type->end() ? it->second : *common;
 }
 
 std::vector<std::string> search_param_names(std::string_view resource_type) {
@@ -435,9 +542,38 @@ bool matches(const ResourceFilter& filter, const rapidjson::Value& resource) {
   return false;
 }
 
-Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, care::EntityType entity,
-                                               const fhir::SearchRequest& request,
-                                               const mapping::FhirRenderer& renderer) {
+namespace {
+
+// Enum codes indexed without a system: a plain code list goes to the store as it is.
+bool plain_codes(const fhir::SearchParam& p) {
+  for (const fhir::TokenValue& t : p.tokens)
+    if (t.system || t.code.empty()) return false;
+  return true;
+}
+
+// A token answered from the codes of the rendered element (TermPlanner) rather than a store term.
+bool on_rendered_element(const Rule& rule, const fhir::SearchParam& p) {
+  if (rule.how == How::kResource) return true;
+  return (rule.how == How::kGender || rule.how == How::kStoreToken) && !plain_codes(p);
+}
+
+// A list of distinct plain codes on a `status` element: FHIR resources hold one status code, so
+// each code matches resources none of the others does.
+bool disjoint_status_codes(const Rule& rule, const fhir::SearchParam& p) {
+  if (std::string_view(rule.element) != "status" || !plain_codes(p)) return false;
+  std::set<std::string> codes;
+  for (const fhir::TokenValue& t : p.tokens)
+    if (!codes.insert(t.code).second) return false;
+  return true;
+}
+
+struct PlanOptions {
+  bool skip_rendered = false;  // leave the tokens on rendered elements out (plan_count adds its own)
+};
+
+Result<PlannedSearch, std::string> plan(std::string_view resource_type, care::EntityType entity,
+                                        const fhir::SearchRequest& request, const mapping::FhirRenderer& renderer,
+                                        PlanOptions options) {
   PlannedSearch plan;
   store::Query& q = plan.query;
   q.type = entity;
@@ -455,16 +591,11 @@ Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, c
   // A token on a rendered element: store criteria from the profiles where they can be derived,
   // and the check on the rendered resource unless those are exact.
   auto rendered = [&](const fhir::SearchParam& p, const Rule& rule) {
+    if (options.skip_rendered) return;
     bool exact = false;
     auto terms = rendered_token_terms(resource_type, entity, rule.element, p.tokens, renderer, &exact);
     if (terms) q.any_tokens.push_back(std::move(*terms));
     if (!terms || !exact) plan.filters.push_back({p.name, rule.element, p.tokens});
-  };
-  // Enum codes indexed without a system: a plain code list goes to the store as it is.
-  auto plain_codes = [](const fhir::SearchParam& p) {
-    for (const fhir::TokenValue& t : p.tokens)
-      if (t.system || t.code.empty()) return false;
-    return true;
   };
 
   for (const fhir::SearchParam& p : request.params) {
@@ -571,6 +702,87 @@ Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, c
     }
   }
   return plan;
+}
+
+}  // namespace
+
+Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, care::EntityType entity,
+                                               const fhir::SearchRequest& request,
+                                               const mapping::FhirRenderer& renderer) {
+  return plan(resource_type, entity, request, renderer, {});
+}
+
+std::optional<std::vector<store::Query>> plan_count(std::string_view resource_type, care::EntityType entity,
+                                                    const fhir::SearchRequest& request,
+                                                    const mapping::FhirRenderer& renderer) {
+  auto base = plan(resource_type, entity, request, renderer, {.skip_rendered = true});
+  if (!base || base->nothing) return std::nullopt;
+  int id_params = 0;
+  for (const fhir::SearchParam& p : request.params) id_params += p.name == "_id";
+  if (id_params > 1) return std::nullopt;  // an AND of _id lists: left to the rendered check
+  std::vector<store::Query> out;
+  for (const mapping::ServedRule* rule : renderer.rules_for(resource_type)) {
+    if (rule->entity != entity) continue;  // never rendered by this search
+    if (rule->per_item || !rule->rule) return std::nullopt;  // one resource per list item
+    store::Query q = base->query;
+    q.cursor.clear();
+    // The entities this rule renders a resource for: those holding its item, where its condition
+    // holds (a rule rendering the entity itself: every entity).
+    auto item = entity_relative(rule->rule->source_text, rule->entity_path);
+    if (!item) return std::nullopt;
+    if (!item->empty()) {
+      if (!store::item_indexed(entity, *item)) return std::nullopt;
+      q.any_tokens.push_back({{std::string(store::kItemParam), "", *item}});
+    }
+    if (rule->rule->when && !condition_terms(entity, *rule->rule->when, rule->entity_path, &q.any_tokens))
+      return std::nullopt;
+    bool none = false;
+    // A code list on a status (one code per resource, so its codes match disjoint resources) that
+    // different inner rules render under different conditions is counted code by code.
+    std::vector<Cnf> split;
+    for (const fhir::SearchParam& p : request.params) {
+      const Rule* r = find_rule(resource_type, p.name);
+      if (!r || !on_rendered_element(*r, p)) continue;
+      auto terms = rule_token_terms(*rule, r->element, p.tokens);
+      if (!terms) {
+        if (!split.empty() || !disjoint_status_codes(*r, p)) return std::nullopt;
+        for (const fhir::TokenValue& t : p.tokens) {
+          auto one = rule_token_terms(*rule, r->element, {t});
+          if (!one) return std::nullopt;
+          split.push_back(std::move(*one));
+        }
+        continue;
+      }
+      for (auto& alts : *terms) {
+        none = none || alts.empty();
+        q.any_tokens.push_back(std::move(alts));
+      }
+    }
+    if (!base->fhir_ids.empty()) {
+      // _id: the entities whose resource of this rule has one of the ids.
+      std::set<std::string> ids;
+      for (const std::string& fid : base->fhir_ids)
+        for (const mapping::FhirIdTarget& t : renderer.resolve_id(resource_type, fid))
+          if (t.rule == rule) ids.insert(t.entity_id);
+      q.ids.assign(ids.begin(), ids.end());
+      none = none || ids.empty();
+    }
+    if (none) continue;
+    if (split.empty()) {
+      out.push_back(std::move(q));
+      continue;
+    }
+    for (Cnf& terms : split) {
+      store::Query one = q;
+      bool empty = false;
+      for (auto& alts : terms) {
+        empty = empty || alts.empty();
+        one.any_tokens.push_back(std::move(alts));
+      }
+      if (!empty) out.push_back(std::move(one));
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> reference_elements(std::string_view resource_type, std::string_view param) {

@@ -40,8 +40,8 @@ class FhirRenderer;
 
 namespace midhurst::server {
 
-// The search parameters a resource type takes (empty when the type has no table).
-fhir::ParamKinds search_param_kinds(std::string_view resource_type);
+// The search parameters a resource type takes (only the common ones when the type has no table).
+const fhir::ParamKinds& search_param_kinds(std::string_view resource_type);
 // Their names, sorted (for the CapabilityStatement check and error messages).
 std::vector<std::string> search_param_names(std::string_view resource_type);
 
@@ -65,6 +65,17 @@ struct PlannedSearch {
 Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, care::EntityType entity,
                                                const fhir::SearchRequest& request,
                                                const mapping::FhirRenderer& renderer);
+
+// The total of a search as store counts: one Query per served rule rendering the type from
+// `entity`, whose count is the number of its resources that match (each such rule renders at most
+// one resource per entity; its item, its condition and the token criteria of this rule alone are
+// in the Query; a status code list that inner rules render under different conditions: one Query
+// per code), so the total is their sum. nullopt when some rule's matches cannot be counted in
+// SQL: one resource per list item, a condition or a code the store does not index, an inexact
+// translation. Cursor and count are ignored.
+std::optional<std::vector<store::Query>> plan_count(std::string_view resource_type, care::EntityType entity,
+                                                    const fhir::SearchRequest& request,
+                                                    const mapping::FhirRenderer& renderer);
 
 // The element of a resource that holds the reference a search parameter follows (for
 // _include and _revinclude): "patient" -> {"subject", "patient", "beneficiary", "for"}, ...

@@ -7,6 +7,7 @@
 
 #include "server/fhir_rest_search.h"
 #include "server/fhir_rest_test_env.h"
+#include "store/index_terms.h"
 
 namespace midhurst::server {
 namespace {
@@ -216,6 +217,209 @@ TEST_CASE("fhir search: plans put rendered tokens in the store where the profile
   REQUIRE(sr.query.any_tokens.size() == 1);
   CHECK(sr.query.any_tokens[0].size() == 2);
   CHECK(sr.filters.empty());
+}
+
+}  // namespace midhurst::server
+
+namespace midhurst::server {
+namespace {
+
+// Every match of a search, following `next` over pages of `page_size` (entries per page may
+// exceed it: several resources per entity).
+Refs every_match(RestEnv& env, const std::string& type, std::string target) {
+  Refs out;
+  for (int guard = 0; guard < 200 && !target.empty(); ++guard) {
+    Reply r = env.get(target);
+    INFO(target << " -> " << r.r.body.substr(0, 800));
+    REQUIRE(r.status() == 200);
+    const Refs page = entry_refs(r.json, "match");
+    out.insert(out.end(), page.begin(), page.end());
+    const std::string next = link(r.json, "next");
+    const auto at = next.find("/" + type + "?");
+    target = at == std::string::npos ? std::string() : next.substr(at);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Plans with every combination the end-of-life Flags and Consent depend on: CPR decision (for
+// CPR, DNACPR, unknown: no Flag), ADRT present or not, register on or off, and the recorded status
+// of each item (none: the profile's default "active", active, inactive, entered in error).
+std::vector<EntityWrite> varied_plans(int n, const std::string& patient_id) {
+  const std::optional<care::RecordStatus> statuses[] = {std::nullopt, care::RecordStatus::kActive,
+                                                        care::RecordStatus::kInactive,
+                                                        care::RecordStatus::kEnteredInError};
+  std::vector<EntityWrite> writes;
+  for (int i = 0; i < n; ++i) {
+    care::EndOfLifePlan plan = eol_plan(patient_id + "-plan" + std::to_string(i), patient_id);
+    plan.cpr_decision->decision = i % 3 == 0   ? care::CprDecisionCode::kForCpr
+                                  : i % 3 == 1 ? care::CprDecisionCode::kDnacpr
+                                               : care::CprDecisionCode::kUnknown;
+    auto status = [](std::optional<care::Recorded>& r, std::optional<care::RecordStatus> s) {
+      if (!r) r.emplace();
+      r->status = s;
+    };
+    status(plan.cpr_decision->recorded, statuses[i % 4]);
+    plan.adrt->present = i % 2 == 0;
+    status(plan.adrt->recorded, statuses[(i + 1) % 4]);
+    plan.eol_register->on_register = i % 5 != 0;
+    status(plan.eol_register->recorded, statuses[(i + 2) % 4]);
+    if (i % 4 == 3) plan.lpa_health_welfare.reset();
+    if (i % 6 == 5) plan.consent_to_share.reset();
+    if (i % 7 == 6) plan.eol_register.reset();
+    writes.push_back(EntityWrite::put(plan));
+  }
+  return writes;
+}
+
+}  // namespace
+
+TEST_CASE("fhir search: _summary=count and Bundle.total are exact for Flag, Consent, CarePlan and Task") {
+  RestEnv env(testing::care_fhir_profiles(true));
+  env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna")),
+             EntityWrite::put(patient("p2", nhs_number(2), "Jones", "Bob"))});
+  env.write(varied_plans(24, "p1"));
+  env.write(varied_plans(5, "p2"));
+  std::vector<EntityWrite> referrals;
+  for (int i = 0; i < 7; ++i) {
+    care::Referral r;
+    r.id = "ref" + std::to_string(i);
+    r.patient = store::test::patient_ref(i % 2 ? "p1" : "p2");
+    r.status = care::ReferralStatus::kActive;
+    if (i % 3 == 1) r.recipient_status = care::RecipientStatus::kAccepted;
+    if (i % 3 == 2) r.recipient_status = care::RecipientStatus::kRejected;
+    r.authored_on = "2024-02-01T09:00:00Z";
+    referrals.push_back(EntityWrite::put(r));
+  }
+  env.write(std::move(referrals));
+  const std::string item = "https://fhir.midhurst.example/CodeSystem/eol-item";
+
+  const std::vector<std::pair<std::string, std::string>> searches = {
+      {"Flag", "patient=p1"},
+      {"Flag", "status=active"},
+      {"Flag", "status=inactive,entered-in-error&patient=p1"},
+      {"Flag", "status=active&category=" + item + "|EOLREG"},
+      {"Flag", "status=inactive&category=" + item + "|CPR,ADRT"},
+      {"Flag", "code=http://snomed.info/sct|450476008&status=active"},
+      {"Flag", "category=" + item + "|LPA"},
+      {"Flag", "_id=p1-plan0-cpr-flag,p1-plan2-cpr-flag,p1-plan1-adrt-flag"},
+      {"Consent", "patient=p1"},
+      {"CarePlan", "patient=p2"},
+      {"Task", "patient=p1"},
+      {"Task", "status=requested"},
+      {"Task", "status=accepted,requested&patient=p2"},
+  };
+  for (const auto& [type, query] : searches) {
+    INFO(type << "?" << query);
+    // What the rendered resources say, page by page.
+    const Refs matches = every_match(env, type, "/" + type + "?" + query + "&_count=3");
+    // The store's count, rule by rule.
+    auto renderer = mapping::FhirRenderer::create(testing::care_fhir_profiles(true));
+    REQUIRE(renderer.ok());
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (std::size_t start = 0; start <= query.size();) {
+      std::size_t amp = query.find('&', start);
+      if (amp == std::string::npos) amp = query.size();
+      const std::string kv = query.substr(start, amp - start);
+      pairs.emplace_back(kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1));
+      start = amp + 1;
+    }
+    auto request = fhir::parse_search(pairs, search_param_kinds(type));
+    REQUIRE(request.ok());
+    const care::EntityType entity = type == "Task" ? care::EntityType::kReferral : care::EntityType::kEndOfLifePlan;
+    CHECK(plan_count(type, entity, *request, **renderer).has_value());
+    CHECK(total(env, "/" + type + "?" + query + "&_summary=count") == static_cast<std::int64_t>(matches.size()));
+    // A searchset page says the total too, whichever page it is.
+    CHECK(total(env, "/" + type + "?" + query + "&_count=2") == static_cast<std::int64_t>(matches.size()));
+  }
+  // The statuses the Flags carry, checked against the records: p1-plan0 holds a CPR decision
+  // without a recorded status (Flag active by the profile's default), p1-plan6 an inactive one,
+  // p1-plan3 one entered in error.
+  CHECK(every_match(env, "Flag", "/Flag?_id=p1-plan0-cpr-flag&status=active") == Refs{"Flag/p1-plan0-cpr-flag"});
+  CHECK(every_match(env, "Flag", "/Flag?_id=p1-plan6-cpr-flag&status=inactive") == Refs{"Flag/p1-plan6-cpr-flag"});
+  CHECK(every_match(env, "Flag", "/Flag?_id=p1-plan3-cpr-flag&status=entered-in-error") ==
+        Refs{"Flag/p1-plan3-cpr-flag"});
+  CHECK(every_match(env, "Flag", "/Flag?_id=p1-plan3-cpr-flag&status=active").empty());
+  // Unknown CPR decisions make no Flag: none is counted for them.
+  CHECK(total(env, "/Flag?_id=p1-plan2-cpr-flag&_summary=count") == 0);
+  // Observations include one per prognosis-awareness finding (one resource per list item): the
+  // store cannot count them, so _summary=count walks the pages and searchset pages carry no total.
+  const Refs obs = every_match(env, "Observation", "/Observation?patient=p2&_count=2");
+  CHECK(total(env, "/Observation?patient=p2&_summary=count") == static_cast<std::int64_t>(obs.size()));
+  CHECK_FALSE(env.get("/Observation?patient=p2&_count=2").json.HasMember("total"));
+}
+
+TEST_CASE("fhir search: Flag status is planned into the store's record-status terms") {
+  auto renderer = mapping::FhirRenderer::create(testing::care_fhir_profiles(true));
+  REQUIRE(renderer.ok());
+  auto request = fhir::parse_search({{"status", "inactive"}}, search_param_kinds("Flag"));
+  REQUIRE(request.ok());
+  auto p = plan_search("Flag", care::EntityType::kEndOfLifePlan, *request, **renderer);
+  REQUIRE(p.ok());
+  REQUIRE(p->query.any_tokens.size() == 1);
+  std::set<std::string> terms;
+  for (const auto& t : p->query.any_tokens[0]) terms.insert(t.param + "=" + t.system + "|" + t.code);
+  // The items whose recorded status renders Flag.status, and the register Flag, whose status comes
+  // from constants under conditions: the entities holding it are candidates.
+  CHECK(terms.count("record-status=cprDecision|inactive") == 1);
+  CHECK(terms.count("record-status=adrt|inactive") == 1);
+  CHECK(terms.count("record-status=lpaHealthWelfare|inactive") == 1);
+  CHECK(terms.count("item=|eolRegister") == 1);
+  CHECK(p->filters.size() == 1);  // several Flags per plan: the rendered one is still checked
+  // Counting, rule by rule, is exact: the register Flag's conditions become criteria.
+  auto counts = plan_count("Flag", care::EntityType::kEndOfLifePlan, *request, **renderer);
+  REQUIRE(counts.has_value());
+  CHECK(counts->size() == 4);
+  bool register_rule = false;
+  for (const store::Query& q : *counts) {
+    std::set<std::string> all;
+    for (const auto& alts : q.any_tokens)
+      for (const auto& t : alts) all.insert(t.param + "=" + t.system + "|" + t.code);
+    if (!all.count("item=|eolRegister")) continue;
+    register_rule = true;
+    CHECK(all.count("eol-register=|false") == 1);
+    CHECK(all.count("record-status=eolRegister|entered-in-error") == 0);
+    CHECK(all.count("record-status=eolRegister|" + std::string(store::kAbsentCode)) == 1);
+  }
+  CHECK(register_rule);
+}
+
+}  // namespace midhurst::server
+
+namespace midhurst::server {
+
+TEST_CASE("fhir rest: a Provenance read, vread and search list the records whose versions it produced") {
+  RestEnv env(testing::care_fhir_profiles(true));
+  care::Provenance prov1 = store::test::provenance("PAS", "M1");
+  prov1.id = "prov1";
+  care::Provenance prov2 = store::test::provenance("PAS", "M2");
+  prov2.id = "prov2";
+  env.write({EntityWrite::put(prov1), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna")),
+             EntityWrite::put(eol_plan("plan1", "p1"))});
+  env.write({EntityWrite::put(prov2), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Annie"))});
+
+  auto targets = [](const rapidjson::Value& provenance) {
+    Refs out;
+    if (provenance.HasMember("target"))
+      for (const auto& t : provenance["target"].GetArray()) out.push_back(t["reference"].GetString());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  Reply r1 = env.get("/Provenance/prov1");
+  INFO(r1.r.body.substr(0, 1500));
+  REQUIRE(r1.status() == 200);
+  // The plan is served as its primary resource, the CarePlan; p1's first version came from M1.
+  CHECK(targets(r1.json) == Refs{"CarePlan/plan1", "Patient/p1"});
+  Reply r2 = env.get("/Provenance/prov2");
+  REQUIRE(r2.status() == 200);
+  CHECK(targets(r2.json) == Refs{"Patient/p1"});
+  Reply v = env.get("/Provenance/prov1/_history/1");
+  REQUIRE(v.status() == 200);
+  CHECK(targets(v.json) == Refs{"CarePlan/plan1", "Patient/p1"});
+  Reply s = env.get("/Provenance?_id=prov2");
+  REQUIRE(s.status() == 200);
+  REQUIRE(s.json["entry"].Size() == 1);
+  CHECK(targets(s.json["entry"][0]["resource"]) == Refs{"Patient/p1"});
 }
 
 }  // namespace midhurst::server

@@ -31,12 +31,15 @@ struct Gathered {
 // The most resources one operation returns; beyond it the Bundle says it was cut.
 constexpr std::size_t kMaxResources = 5000;
 
+// Whether searches of `type` take `patient`.
+bool takes_patient(const std::string& type) { return search_param_kinds(type).count("patient") > 0; }
+
 // Types whose searches take `patient`, in the order the routes list them.
 std::vector<std::string> patient_compartment(const Service& s, const Call& call) {
   std::vector<std::string> out;
   const auto& types = s.deps().types.empty() ? kDefaultFhirTypes : s.deps().types;
   for (const std::string& t : types) {
-    if (t == "Patient" || !search_param_kinds(t).count("patient")) continue;
+    if (t == "Patient" || !takes_patient(t)) continue;
     if (!s.search_entity(*call.renderer, t)) continue;
     if (!call.context->principal->may(t, Access::kRead)) continue;
     out.push_back(t);

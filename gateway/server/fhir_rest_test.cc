@@ -2,6 +2,7 @@
 // shipped care→fhir profiles: read, vread, history, search, include/revinclude, paging,
 // formats, errors, audit, $everything and $summary.
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -358,6 +359,29 @@ TEST_CASE("fhir rest: Last-Modified dates agree with timegm and strftime, day by
   CHECK(rest::http_date("2024-03-01").empty());
   CHECK(rest::http_date("2024-03-01T1x:00:00Z").empty());
   CHECK(rest::http_date("").empty());
+}
+
+TEST_CASE("fhir rest: now_instant is the current time as store::format_instant writes it, across seconds") {
+  // now_instant reuses the text of the second it last formatted: it must still follow the clock
+  // over second boundaries. Each answer lies between the instants read just before and after.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1300);
+  std::set<std::string> seconds;
+  int checked = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const std::string before = store::format_instant(std::chrono::system_clock::now());
+    const std::string now = rest::now_instant();
+    const std::string after = store::format_instant(std::chrono::system_clock::now());
+    INFO(before << " " << now << " " << after);
+    REQUIRE(now.size() == before.size());
+    CHECK(before <= now);
+    CHECK(now <= after);
+    CHECK(now.back() == 'Z');
+    seconds.insert(now.substr(0, 19));
+    ++checked;
+    std::this_thread::sleep_for(std::chrono::microseconds(700));
+  }
+  CHECK(checked > 100);
+  CHECK(seconds.size() >= 2);
 }
 
 TEST_CASE("fhir rest: responses are written exactly as fhir::write_json writes them, numbers as numbers") {

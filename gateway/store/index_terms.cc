@@ -165,7 +165,9 @@ void collect(Collector& c, const care::Referral& r) {
   c.ref("performer", r.recipient.practitioner);
   c.ref("encounter", r.encounter);
   c.enum_token("status", r.status);
-  c.enum_token("recipient-status", r.recipient_status);
+  // Absent: Task.status is the profile's default (value_term's absent_indexed).
+  if (r.recipient_status) c.enum_token("recipient-status", r.recipient_status);
+  else c.token("recipient-status", "", std::string(kAbsentCode));
   c.enum_token("priority", r.priority);
   c.coded("service-type", r.service_type);
   c.codeds("category", r.categories);
@@ -173,33 +175,42 @@ void collect(Collector& c, const care::Referral& r) {
   c.date("date", r.authored_on);
 }
 
-// The optional items of a plan by care path (kItemParam). Keep in step with kPlanItems below.
+// The optional items of a plan by care path (kItemParam), with each item's record-status term
+// (system: the item's path). Keep in step with kPlanItems below.
 void items(Collector& c, const care::EndOfLifePlan& p) {
   const std::string item(kItemParam);
   auto has = [&](bool present, std::string path) {
     if (present) c.token(item.c_str(), "", std::move(path));
   };
+  // An item present: its `item` term and its recorded.status (kAbsentCode when it has none).
+  auto held = [&](const auto& value, std::string path) {
+    if (!value) return;
+    const auto& recorded = value->recorded;
+    c.token("record-status", path,
+            recorded && recorded->status ? enum_code(*recorded->status) : std::string(kAbsentCode));
+    has(true, std::move(path));
+  };
   has(p.recorded.has_value(), "recorded");
-  has(p.eol_register.has_value(), "eolRegister");
-  has(p.consent_to_share.has_value(), "consentToShare");
-  has(p.primary_diagnosis.has_value(), "primaryDiagnosis");
-  has(p.prognosis.has_value(), "prognosis");
+  held(p.eol_register, "eolRegister");
+  held(p.consent_to_share, "consentToShare");
+  held(p.primary_diagnosis, "primaryDiagnosis");
+  held(p.prognosis, "prognosis");
   has(p.prognosis && !p.prognosis->awareness.empty(), "prognosis.awareness");
-  has(p.surprise_question.has_value(), "surpriseQuestion");
-  has(p.functional_status.has_value(), "functionalStatus");
-  has(p.carer.has_value(), "carer");
-  has(p.preferred_place_of_care.has_value(), "preferredPlaceOfCare");
+  held(p.surprise_question, "surpriseQuestion");
+  held(p.functional_status, "functionalStatus");
+  held(p.carer, "carer");
+  held(p.preferred_place_of_care, "preferredPlaceOfCare");
   for (std::size_t i = 0; i < p.preferred_place_of_death.size(); ++i)
-    has(true, "preferredPlaceOfDeath[" + std::to_string(i) + "]");
-  has(p.cpr_decision.has_value(), "cprDecision");
-  has(p.respect.has_value(), "respect");
-  has(p.adrt.has_value(), "adrt");
-  has(p.advance_statement.has_value(), "advanceStatement");
-  has(p.lpa_health_welfare.has_value(), "lpaHealthWelfare");
-  has(p.anticipatory_medicines.has_value(), "anticipatoryMedicines");
-  has(p.last_year_of_life.has_value(), "lastYearOfLife");
-  has(p.death.has_value(), "death");
-  has(p.death && p.death->actual_place.has_value(), "death.actualPlace");
+    held(&p.preferred_place_of_death[i], "preferredPlaceOfDeath[" + std::to_string(i) + "]");
+  held(p.cpr_decision, "cprDecision");
+  held(p.respect, "respect");
+  held(p.adrt, "adrt");
+  held(p.advance_statement, "advanceStatement");
+  held(p.lpa_health_welfare, "lpaHealthWelfare");
+  held(p.anticipatory_medicines, "anticipatoryMedicines");
+  held(p.last_year_of_life, "lastYearOfLife");
+  held(p.death, "death");
+  held(p.death && p.death->actual_place ? &*p.death->actual_place : nullptr, "death.actualPlace");
 }
 
 void collect(Collector& c, const care::EndOfLifePlan& p) {
@@ -234,13 +245,25 @@ void collect(Collector& c, const care::Provenance& p) {
   c.token("message-id", "", p.message_id);
 }
 
+// Every code of an enum, or of a boolean (ValueTerm::domain).
+template <class E>
+std::vector<std::string> codes_of() {
+  std::vector<std::string> out;
+  for (const auto& v : care::describe_enum(E{}).values) out.emplace_back(v.code);
+  return out;
+}
+std::vector<std::string> booleans() { return {"true", "false"}; }
+
 struct ValuePath {
   care::EntityType type;
   std::string_view path, param;
+  std::vector<std::string> (*domain)() = nullptr;  // closed code sets only
+  bool always = false;                             // a required value: never absent
+  bool absent = false;                             // an absent value is indexed as kAbsentCode
 };
 
-// The token terms above whose value is exactly the care value at a path (value_param).
-constexpr ValuePath kValuePaths[] = {
+// The token terms above whose value is exactly the care value at a path (value_term).
+const ValuePath kValuePaths[] = {
     {care::EntityType::kPatient, "gender", "gender"},
     {care::EntityType::kRelatedPerson, "relationships[]", "relationship"},
     {care::EntityType::kRelatedPerson, "roles[]", "role"},
@@ -249,21 +272,25 @@ constexpr ValuePath kValuePaths[] = {
     {care::EntityType::kPractitionerRole, "specialties[]", "specialty"},
     {care::EntityType::kCareTeamMember, "role", "role"},
     {care::EntityType::kCareTeamMember, "roleCode", "role-code"},
-    {care::EntityType::kEncounter, "status", "status"},
-    {care::EntityType::kEncounter, "class", "class"},
-    {care::EntityType::kReferral, "status", "status"},
-    {care::EntityType::kReferral, "recipientStatus", "recipient-status"},
-    {care::EntityType::kReferral, "priority", "priority"},
+    {care::EntityType::kEncounter, "status", "status", codes_of<care::EncounterStatus>, true},
+    {care::EntityType::kEncounter, "class", "class", codes_of<care::EncounterClass>, true},
+    {care::EntityType::kReferral, "status", "status", codes_of<care::ReferralStatus>, true},
+    {care::EntityType::kReferral, "recipientStatus", "recipient-status", codes_of<care::RecipientStatus>, false, true},
+    {care::EntityType::kReferral, "priority", "priority", codes_of<care::ReferralPriority>, true},
     {care::EntityType::kReferral, "serviceType", "service-type"},
     {care::EntityType::kReferral, "categories[]", "category"},
     {care::EntityType::kReferral, "reasons[]", "reason"},
-    {care::EntityType::kEndOfLifePlan, "cprDecision.decision", "cpr-decision"},
+    {care::EntityType::kEndOfLifePlan, "cprDecision.decision", "cpr-decision", codes_of<care::CprDecisionCode>, true},
     {care::EntityType::kEndOfLifePlan, "respect.cprRecommendation", "respect-cpr"},
-    {care::EntityType::kEndOfLifePlan, "consentToShare.decision", "consent"},
-    {care::EntityType::kEndOfLifePlan, "prognosis.category", "prognosis"},
+    {care::EntityType::kEndOfLifePlan, "consentToShare.decision", "consent", codes_of<care::ConsentDecision>, true},
+    {care::EntityType::kEndOfLifePlan, "prognosis.category", "prognosis", codes_of<care::PrognosisCategory>},
     {care::EntityType::kEndOfLifePlan, "adrt.type", "adrt"},
     {care::EntityType::kEndOfLifePlan, "lpaHealthWelfare.authority", "lpa"},
     {care::EntityType::kEndOfLifePlan, "anticipatoryMedicines.status", "anticipatory-medicines"},
+    // The booleans share their item's param with its other codes, which are never "true"/"false".
+    {care::EntityType::kEndOfLifePlan, "eolRegister.onRegister", "eol-register", booleans, true},
+    {care::EntityType::kEndOfLifePlan, "adrt.present", "adrt", booleans, true},
+    {care::EntityType::kEndOfLifePlan, "lastYearOfLife.identified", "last-year-of-life", booleans, true},
 };
 
 // The item paths items() lists; list positions are checked by form ("name[n]").
@@ -277,9 +304,25 @@ constexpr std::string_view kPlanItems[] = {
 }  // namespace
 
 std::string_view value_param(care::EntityType type, std::string_view path) {
+  auto t = value_term(type, path);
+  return t && t->system.empty() ? t->param : std::string_view();
+}
+
+std::optional<ValueTerm> value_term(care::EntityType type, std::string_view path) {
   for (const ValuePath& v : kValuePaths)
-    if (v.type == type && v.path == path) return v.param;
-  return {};
+    if (v.type == type && v.path == path) {
+      ValueTerm t{v.param, "", false, v.domain ? v.domain() : std::vector<std::string>()};
+      if (v.always || v.absent) t.absent_indexed = true;  // (always: nothing absent to tell apart)
+      return t;
+    }
+  // "<item>.recorded.status": the record-status term under the item's path.
+  constexpr std::string_view suffix = ".recorded.status";
+  if (path.size() > suffix.size() && path.substr(path.size() - suffix.size()) == suffix) {
+    const std::string_view item = path.substr(0, path.size() - suffix.size());
+    if (item != "recorded" && item != "prognosis.awareness" && item_indexed(type, item))
+      return ValueTerm{"record-status", std::string(item), true, codes_of<care::RecordStatus>()};
+  }
+  return std::nullopt;
 }
 
 bool item_indexed(care::EntityType type, std::string_view path) {

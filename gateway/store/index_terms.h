@@ -14,7 +14,8 @@
 //   Encounter         patient, service-provider, participant; status, class; date (period)
 //   Referral          patient, requester, performer, encounter; status, priority,
 //                     service-type, category, reason; date (authoredOn)
-//   Referral          also recipient-status (the recipient's status, served as Task.status)
+//   Referral          also recipient-status (the recipient's status, served as Task.status;
+//                     kAbsentCode when there is none)
 //   EndOfLifePlan     patient, key-worker, care-team; date (createdAt); tokens for the EoL items:
 //                     cpr-decision, respect-cpr, eol-register, consent, prognosis,
 //                     preferred-place-of-death, preferred-place-of-care, actual-place-of-death,
@@ -22,13 +23,16 @@
 //                     (enum-valued items have system "" and the enum's JSON code); and `item`,
 //                     whose codes are the care paths of the items present ("cprDecision",
 //                     "preferredPlaceOfDeath[1]", "death.actualPlace"): each renders FHIR
-//                     resources of its own (a Flag, an Observation), found by them in SQL
+//                     resources of its own (a Flag, an Observation), found by them in SQL;
+//                     record-status: per item present, system = its care path, code = its
+//                     recorded.status (kAbsentCode when it has none), served as Flag.status
 //   Provenance        sender (token: system = application, code = facility), message-id
 //
 // References are indexed only when they carry a gateway id (a reference by business identifier
 // is resolved before it is stored; see the gaps in FORMAT.md). Reentrant.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +64,23 @@ IndexTerms extract_terms(const AnyEntity& entity);
 // token param holding the value at `path` (enum JSON codes with system "", CodeableConcept
 // codings with their systems); "" when that value is not indexed.
 std::string_view value_param(care::EntityType type, std::string_view path);
+
+// The code a value term holds when the care value is absent (only where ValueTerm::absent_indexed):
+// a profile's `default` then renders, and the store can still tell those entities apart.
+inline constexpr std::string_view kAbsentCode = "(absent)";
+
+// The token term holding the care value at `path`: its param, the system it is indexed under
+// ("" for enum codes and booleans; the item's path for record-status), whether entities without
+// the value are known (indexed as kAbsentCode, or the value is required), and every code it can
+// hold when that set is closed (an enum or a boolean; empty for CodeableConcepts), so that a
+// condition "not equals" can be turned into the codes left. nullopt when the value is not indexed.
+struct ValueTerm {
+  std::string_view param;
+  std::string system;
+  bool absent_indexed = false;
+  std::vector<std::string> domain;
+};
+std::optional<ValueTerm> value_term(care::EntityType type, std::string_view path);
 // The token param listing the optional items an entity holds (codes: care paths), and whether
 // `path` is one of the items it lists for `type`.
 inline constexpr std::string_view kItemParam = "item";

@@ -1,5 +1,6 @@
 // Backend-neutral helpers: text normalisation, date ranges, search terms, cursors.
 #include <algorithm>
+#include <set>
 
 #include <catch2/catch.hpp>
 
@@ -125,6 +126,62 @@ TEST_CASE("terms: value_param names the token holding a care path's value", "[te
   CHECK(value_param(care::EntityType::kEncounter, "class") == "class");
   CHECK(value_param(care::EntityType::kEndOfLifePlan, "cprDecision.decision") == "cpr-decision");
   CHECK(value_param(care::EntityType::kEndOfLifePlan, "cprDecision.recorded.status").empty());
+}
+
+}  // namespace midhurst::store
+
+namespace midhurst::store {
+
+TEST_CASE("terms: each end-of-life item's recorded status, and its absence, are indexed under the item",
+          "[terms]") {
+  care::EndOfLifePlan p;
+  p.id = "eol1";
+  p.created_at = "2024-01-01T00:00:00Z";
+  p.cpr_decision = care::CprDecision{};
+  p.cpr_decision->recorded = care::Recorded{};
+  p.cpr_decision->recorded->status = care::RecordStatus::kEnteredInError;
+  p.adrt = care::Adrt{};  // no recorded status: the profile's default applies
+  p.preferred_place_of_death.resize(1);
+  p.preferred_place_of_death[0].recorded = care::Recorded{};
+  p.preferred_place_of_death[0].recorded->status = care::RecordStatus::kInactive;
+  std::set<std::string> statuses;
+  for (const auto& t : extract_terms(AnyEntity(p)).tokens)
+    if (t.param == "record-status") statuses.insert(t.system + "|" + t.code);
+  CHECK(statuses == std::set<std::string>{"adrt|" + std::string(kAbsentCode), "cprDecision|entered-in-error",
+                                          "preferredPlaceOfDeath[0]|inactive"});
+
+  auto status = value_term(care::EntityType::kEndOfLifePlan, "cprDecision.recorded.status");
+  REQUIRE(status.has_value());
+  CHECK(status->param == "record-status");
+  CHECK(status->system == "cprDecision");
+  CHECK(status->absent_indexed);
+  CHECK(status->domain == std::vector<std::string>{"active", "inactive", "entered-in-error"});
+  auto ppd = value_term(care::EntityType::kEndOfLifePlan, "preferredPlaceOfDeath[1].recorded.status");
+  REQUIRE(ppd.has_value());
+  CHECK(ppd->system == "preferredPlaceOfDeath[1]");
+  CHECK_FALSE(value_term(care::EntityType::kEndOfLifePlan, "wishes[0].recorded.status").has_value());
+  CHECK_FALSE(value_term(care::EntityType::kReferral, "cprDecision.recorded.status").has_value());
+  // Booleans the profiles' conditions test, and required enums: nothing absent to tell apart.
+  auto reg = value_term(care::EntityType::kEndOfLifePlan, "eolRegister.onRegister");
+  REQUIRE(reg.has_value());
+  CHECK(reg->param == "eol-register");
+  CHECK(reg->domain == std::vector<std::string>{"true", "false"});
+  CHECK(value_term(care::EntityType::kEndOfLifePlan, "cprDecision.decision")->absent_indexed);
+  CHECK_FALSE(value_term(care::EntityType::kEndOfLifePlan, "prognosis.category")->absent_indexed);
+}
+
+TEST_CASE("terms: a referral without a recipient status says so (Task.status is then the default)", "[terms]") {
+  care::Referral r;
+  r.id = "r1";
+  r.status = care::ReferralStatus::kActive;
+  std::vector<std::string> codes;
+  for (const auto& t : extract_terms(AnyEntity(r)).tokens)
+    if (t.param == "recipient-status") codes.push_back(t.code);
+  CHECK(codes == std::vector<std::string>{std::string(kAbsentCode)});
+  auto term = value_term(care::EntityType::kReferral, "recipientStatus");
+  REQUIRE(term.has_value());
+  CHECK(term->absent_indexed);
+  CHECK(term->domain.size() == 7);
 }
 
 }  // namespace midhurst::store

@@ -87,8 +87,16 @@ std::string Stmt::text(int col) const {
   return p ? std::string(static_cast<const char*>(p), n) : std::string();
 }
 
+bool disable_memory_statistics() {
+  // Must precede SQLite's initialisation (the first open does it); later it returns
+  // SQLITE_MISUSE and changes nothing.
+  static const bool disabled = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  return disabled;
+}
+
 StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& path, int flags,
                                                           std::chrono::milliseconds busy_timeout) {
+  (void)disable_memory_statistics();
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

@@ -77,6 +77,15 @@ class Stmt {
   bool owned_;
 };
 
+// Turns off SQLite's process-wide memory statistics, once, before the first connection opens
+// (Connection::open calls it). They are kept under one global mutex taken by every
+// sqlite3_malloc and sqlite3_free, and Debian's SQLite is built without the per-connection
+// lookaside allocator, so every allocation of every connection took it: the HTTP threads'
+// readers and the ingest's writer queued on that one lock (seen in stacks under mixed load:
+// readers blocked in sqlite3_free while the writer committed). Nothing here reads the
+// statistics. False when SQLite was already initialised by other code in the process.
+bool disable_memory_statistics();
+
 class Connection {
  public:
   // Opens `path` (SQLITE_OPEN_* flags). Errors name the path and the reason, including the OS

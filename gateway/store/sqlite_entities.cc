@@ -113,32 +113,9 @@ StoreResult<SqliteStore::WriteOutcome> SqliteStore::write_entity(const EntityWri
   return WriteOutcome(WrittenVersion{w.type, id, version, now, !w.entity});
 }
 
-namespace {
-
-// One idx_term row of an entity, less its (type, id): what write_index compares between versions.
-struct TermRow {
-  char kind;  // FORMAT.md, idx_term: i s d t r
-  std::string param, a, b;
-  auto operator<=>(const TermRow&) const = default;
-};
-
-// The rows of `terms`, sorted and without repeats (the table's key holds a term once).
-std::vector<TermRow> term_rows(const IndexTerms& terms) {
-  std::vector<TermRow> rows;
-  rows.reserve(terms.identifiers.size() + terms.strings.size() + terms.dates.size() +
-               terms.tokens.size() + terms.refs.size());
-  for (const auto& t : terms.identifiers) rows.push_back({'i', "identifier", t.value, t.system});
-  for (const auto& t : terms.strings) rows.push_back({'s', t.param, t.value, ""});
-  for (const auto& t : terms.dates) rows.push_back({'d', t.param, t.lo, t.hi});
-  for (const auto& t : terms.tokens) rows.push_back({'t', t.param, t.code, t.system});
-  for (const auto& t : terms.refs)
-    rows.push_back({'r', t.param, t.target_id, std::string(type_name(t.target_type))});
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-  return rows;
-}
-
-}  // namespace
+// The rows write_index compares between versions (shared with the reindexing migrations).
+using sqlite::TermRow;
+using sqlite::term_rows;
 
 StoreStatus SqliteStore::write_index(care::EntityType type, const std::string& id,
                                      const IndexTerms* terms, bool existed) {

@@ -428,3 +428,71 @@ TEST_CASE("sqlite: migration 4 reindexes referrals and end-of-life plans", "[sql
 }
 
 }  // namespace midhurst::store::test
+
+namespace midhurst::store::test {
+
+TEST_CASE("sqlite: migration 5 adds the Provenance targets index and the record-status terms",
+          "[sqlite][migration]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "v4.db").string();
+  {
+    auto s = open_store("sqlite:" + path);
+    REQUIRE(s.ok());
+    care::Provenance prov = provenance("PAS", "M1");
+    prov.id = "prov1";
+    care::Referral ref;
+    ref.id = "r1";
+    ref.patient = patient_ref("p1");
+    ref.status = care::ReferralStatus::kActive;  // no recipient status
+    ref.authored_on = "2024-02-01T09:00:00Z";
+    care::EndOfLifePlan eol;
+    eol.id = "eol1";
+    eol.patient = patient_ref("p1");
+    eol.created_at = "2024-02-02T10:00:00Z";
+    eol.cpr_decision = care::CprDecision{};
+    eol.cpr_decision->recorded = care::Recorded{};
+    eol.cpr_decision->recorded->status = care::RecordStatus::kInactive;
+    eol.adrt = care::Adrt{};
+    apply_ok(**s, batch({message("M1", {EntityWrite::put(prov), EntityWrite::put(ref), EntityWrite::put(eol)})}));
+  }
+  const std::string terms =
+      "SELECT type, param, b, a, id FROM idx_term WHERE param='record-status' OR a='(absent)' ORDER BY 1,2,3,4,5";
+  const std::vector<std::string> expected{"EndOfLifePlan|record-status|adrt|(absent)|eol1",
+                                          "EndOfLifePlan|record-status|cprDecision|inactive|eol1",
+                                          "Referral|recipient-status||(absent)|r1"};
+  REQUIRE(rows_of(path, terms) == expected);
+  const std::string others = "SELECT * FROM idx_term WHERE NOT (param='record-status' OR a='(absent)') ORDER BY 1,2,3,4,5,6";
+  const auto all_before = rows_of(path, others);
+  {
+    // The file as version 4 left it.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "DELETE FROM idx_term WHERE param='record-status' OR a='(absent)'; "
+                             "DROP INDEX entity_version_provenance; UPDATE schema_version SET version=4",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  REQUIRE(rows_of(path, terms).empty());
+  auto s = open_store("sqlite:" + path);
+  INFO((s.ok() ? "" : s.error().message));
+  REQUIRE(s.ok());
+  CHECK(rows_of(path, "SELECT version FROM schema_version") == std::vector<std::string>{"5"});
+  CHECK(rows_of(path, terms) == expected);
+  CHECK(rows_of(path, others) == all_before);
+  CHECK(rows_of(path, "SELECT name FROM sqlite_schema WHERE name='entity_version_provenance'") ==
+        std::vector<std::string>{"entity_version_provenance"});
+  // cited_by answers through the index, not a scan of every version.
+  const auto plan = rows_of(path, "EXPLAIN QUERY PLAN SELECT type, id, version FROM entity_version WHERE "
+                                  "provenance_id='prov1' AND provenance_id <> '' ORDER BY seq LIMIT 10");
+  REQUIRE_FALSE(plan.empty());
+  CHECK(plan[0].find("entity_version_provenance") != std::string::npos);
+  auto cited = (*s)->cited_by("prov1", 10);
+  REQUIRE(cited.ok());
+  CHECK(cited->size() == 2);
+  Query q;
+  q.type = care::EntityType::kEndOfLifePlan;
+  q.any_tokens.push_back({{"record-status", "cprDecision", "inactive"}});
+  CHECK(all_pages(**s, q) == std::vector<std::string>{"eol1"});
+}
+
+}  // namespace midhurst::store::test

@@ -1,5 +1,7 @@
 #include "store/sqlite_rows.h"
 
+#include <algorithm>
+
 #include "store/any_entity.h"
 
 namespace midhurst::store::sqlite {
@@ -54,6 +56,21 @@ OutboxItem outbox_from_row(const Stmt& s) {
   o.created_at = s.text(11);
   o.updated_at = s.text(12);
   return o;
+}
+
+std::vector<TermRow> term_rows(const IndexTerms& terms) {
+  std::vector<TermRow> rows;
+  rows.reserve(terms.identifiers.size() + terms.strings.size() + terms.dates.size() +
+               terms.tokens.size() + terms.refs.size());
+  for (const auto& t : terms.identifiers) rows.push_back({'i', "identifier", t.value, t.system});
+  for (const auto& t : terms.strings) rows.push_back({'s', t.param, t.value, ""});
+  for (const auto& t : terms.dates) rows.push_back({'d', t.param, t.lo, t.hi});
+  for (const auto& t : terms.tokens) rows.push_back({'t', t.param, t.code, t.system});
+  for (const auto& t : terms.refs)
+    rows.push_back({'r', t.param, t.target_id, std::string(type_name(t.target_type))});
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
 }
 
 }  // namespace midhurst::store::sqlite

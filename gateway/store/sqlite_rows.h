@@ -1,6 +1,10 @@
 // Row <-> value conversions shared by the SqliteStore source files. Internal to gateway/store.
 #pragma once
 
+#include <string>
+#include <vector>
+
+#include "store/index_terms.h"
 #include "store/sqlite_db.h"
 #include "store/types.h"
 
@@ -16,6 +20,16 @@ inline constexpr const char* kJournalColumns =
     "seq, kind, sender_app, sender_facility, control_id, received_at, stored_at, status, reason, "
     "duplicate_of, unmapped, payload";
 JournalRecord journal_from_row(const Stmt& s);
+
+// One idx_term row of an entity, less its (type, id): what write_index compares between versions
+// and what the reindexing migrations write.
+struct TermRow {
+  char kind;  // FORMAT.md, idx_term: i s d t r
+  std::string param, a, b;
+  auto operator<=>(const TermRow&) const = default;
+};
+// The rows of `terms`, sorted and without repeats (the table's key holds a term once).
+std::vector<TermRow> term_rows(const IndexTerms& terms);
 
 // Columns read by outbox_from_row, from outbox.
 inline constexpr const char* kOutboxColumns =

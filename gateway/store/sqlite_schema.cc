@@ -7,6 +7,7 @@
 #include "care/json.h"
 #include "store/any_entity.h"
 #include "store/index_terms.h"
+#include "store/sqlite_rows.h"
 
 namespace midhurst::store::sqlite {
 
@@ -153,11 +154,20 @@ constexpr std::string_view kV3[] = {
 // searches by Task status, Flag and Observation code and category filter in SQL. No DDL: the
 // code step (migration_code) reindexes the stored entities of those types.
 
+// --- Migration 5: Provenance targets, record-status terms. ---
+// The versions each Provenance produced (Store::cited_by, Provenance.target on a read), and
+// index_terms.h's record-status (Flag.status) and absent recipient-status (Task.status default)
+// terms: the code step reindexes referrals and end-of-life plans.
+constexpr std::string_view kV5[] = {
+    "CREATE INDEX IF NOT EXISTS entity_version_provenance ON entity_version(provenance_id) WHERE provenance_id <> ''",
+};
+
 constexpr Migration kMigrations[] = {
     {1, "journal, versioned entities, search indexes, outbox, audit", kV1},
     {2, "A40 merge links (patient_link)", kV2},
     {3, "one clustered search index table (idx_term)", kV3},
     {4, "search terms for Task status and end-of-life items (reindex)", {}},
+    {5, "Provenance targets index; record-status and absent Task status terms (reindex)", kV5},
 };
 
 // The care entity of `type` from its stored JSON body; the parse error's text on failure.
@@ -175,7 +185,7 @@ Result<AnyEntity, std::string> parse_entity(care::EntityType type, std::string_v
 }
 
 // Rewrites the idx_term rows of every current, non-deleted entity of `types` from its stored body
-// (extract_terms: the same rows as SqliteStore::write_index). A body that no longer parses as the
+// (term_rows: the same rows as SqliteStore::write_index). A body that no longer parses as the
 // care model (a field required since it was stored) keeps the rows it has: it stays findable as
 // before, and its next version is indexed in full. Opening the store must not fail on it.
 StoreStatus reindex(Connection& c, std::initializer_list<care::EntityType> types) {
@@ -198,24 +208,12 @@ StoreStatus reindex(Connection& c, std::initializer_list<care::EntityType> types
       if (!remove.ok()) return err(remove.error());
       remove->bind_all(tname, id);
       if (auto s = remove->run(); !s.ok()) return s;
-      const IndexTerms t = extract_terms(*entity);
-      auto put = [&](const char* kind, const std::string& param, const std::string& a,
-                     const std::string& b) -> StoreStatus {
-        auto insert = c.prepare("INSERT OR IGNORE INTO idx_term(kind, type, param, a, b, id) VALUES(?,?,?,?,?,?)");
+      for (const TermRow& term : term_rows(extract_terms(*entity))) {
+        auto insert = c.prepare("INSERT INTO idx_term(kind, type, param, a, b, id) VALUES(?,?,?,?,?,?)");
         if (!insert.ok()) return err(insert.error());
-        insert->bind_all(kind, tname, param, a, b, id);
-        return insert->run();
-      };
-      for (const auto& x : t.identifiers)
-        if (auto s = put("i", "identifier", x.value, x.system); !s.ok()) return s;
-      for (const auto& x : t.strings)
-        if (auto s = put("s", x.param, x.value, ""); !s.ok()) return s;
-      for (const auto& x : t.dates)
-        if (auto s = put("d", x.param, x.lo, x.hi); !s.ok()) return s;
-      for (const auto& x : t.tokens)
-        if (auto s = put("t", x.param, x.code, x.system); !s.ok()) return s;
-      for (const auto& x : t.refs)
-        if (auto s = put("r", x.param, x.target_id, std::string(type_name(x.target_type))); !s.ok()) return s;
+        insert->bind_all(std::string(1, term.kind), tname, term.param, term.a, term.b, id);
+        if (auto s = insert->run(); !s.ok()) return s;
+      }
     }
   }
   return {};
@@ -223,7 +221,8 @@ StoreStatus reindex(Connection& c, std::initializer_list<care::EntityType> types
 
 // Steps of a migration that need code, run after its statements in its transaction.
 StoreStatus migration_code(Connection& c, int version) {
-  if (version == 4) return reindex(c, {care::EntityType::kReferral, care::EntityType::kEndOfLifePlan});
+  if (version == 4 || version == 5)
+    return reindex(c, {care::EntityType::kReferral, care::EntityType::kEndOfLifePlan});
   return {};
 }
 

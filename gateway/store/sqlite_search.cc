@@ -1,5 +1,7 @@
 // SqliteStore::search and count: a Query becomes one SELECT over entity_current, each criterion
-// an `id IN (index subquery)`, with keyset pagination on (sort key, id).
+// an `id IN (index subquery)` or a correlated EXISTS, with keyset pagination on (sort key, id).
+// A search by patient or by identifier reads its candidates straight from idx_term instead and
+// orders them here (search()).
 //
 // One statement per search, so a page is read from one snapshot. The SQL text depends only on
 // the query's shape (which criteria, how many), never on values, so statement caching works.
@@ -162,15 +164,19 @@ StoreStatus add_any_criteria(const Query& q, const std::string& type, bool by_pa
   return {};
 }
 
-// Adds every criterion of q (not the keyset) to sql. `type` is the entity type's table name.
-StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
+// Which criterion of a search is its row source (see search()); add_criteria leaves it out.
+enum class Driver { kNone, kIdentifier, kPatient };
+
+// Adds every criterion of q (not the keyset, nor the `driver`, which the FROM clause holds) to
+// sql. `type` is the entity type's table name.
+StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql, Driver driver = Driver::kNone) {
   if (!q.ids.empty()) {
     std::string in = "c.id IN (";
     for (std::size_t i = 0; i < q.ids.size(); ++i) in += i ? ",?" : "?";
     sql->text += " AND " + in + ")";
     sql->args.insert(sql->args.end(), q.ids.begin(), q.ids.end());
   }
-  if (q.identifier) {
+  if (q.identifier && driver != Driver::kIdentifier) {
     const auto& [system, value] = *q.identifier;
     std::string sys = system.empty() ? "" : " AND i.b=?";
     if (q.type == care::EntityType::kPatient) {
@@ -193,7 +199,7 @@ StoreStatus add_criteria(const Query& q, const std::string& type, Sql* sql) {
     sql->args.push_back(value);
     if (!system.empty()) sql->args.push_back(system);
   }
-  if (!q.patient.empty()) {
+  if (!q.patient.empty() && driver != Driver::kPatient) {
     // Entities of the patient and of every record merged into it.
     sql->add("c.id IN (SELECT r.id FROM idx_term r WHERE r.kind='r' AND r.type=? AND "
              "r.param='patient' AND "
@@ -278,12 +284,45 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
     if (cursor->sort != q.sort) return err(invalid("the page cursor belongs to another sort order"));
   }
   const std::string type(type_name(q.type));
+  // A patient's few entities, or the few holders of an identifier, are the row source when the
+  // query names them (the ingest's match lookups, and FHIR searches by patient or identifier):
+  // joined from idx_term, they need none of the temporary B-trees that an `IN (subquery)` list,
+  // a UNION of merged records and an ORDER BY over the candidates cost SQLite on every call
+  // (about a quarter of the ingest resolver's work). Their rows are then ordered, deduplicated
+  // (a patient's identifier can lead to its survivor twice) and cut to the page here.
+  const Driver driver = !q.patient.empty() ? Driver::kPatient
+                        : q.identifier     ? Driver::kIdentifier
+                                           : Driver::kNone;
   Sql sql;
-  sql.text = std::string("SELECT ") + sqlite::kEntityColumns + ", " + key_column(q.sort) +
-             " FROM entity_current c JOIN entity_version v ON v.seq=c.seq "
-             "WHERE c.type=? AND c.deleted=0";
-  sql.args.push_back(type);
-  if (auto s = add_criteria(q, type, &sql); !s.ok()) return err(s.error());
+  sql.text = std::string("SELECT ") + sqlite::kEntityColumns + ", " + key_column(q.sort);
+  if (driver == Driver::kPatient) {
+    // Entities of the patient and of every record merged into it (merged-away ids are distinct
+    // from the survivor's, so the UNION ALL runs as a co-routine, without a temporary table).
+    sql.text += " FROM (SELECT ? AS pid UNION ALL SELECT old_id FROM patient_link WHERE survivor_id=?) p "
+                "CROSS JOIN idx_term r CROSS JOIN entity_current c CROSS JOIN entity_version v "
+                "WHERE r.kind='r' AND r.type=? AND r.param='patient' AND r.a=p.pid AND c.type=? AND c.id=r.id";
+    sql.args.insert(sql.args.end(), {q.patient, q.patient, type, type});
+  } else if (driver == Driver::kIdentifier) {
+    const auto& [system, value] = *q.identifier;
+    // A40: for Patient, an identifier of a merged-away record finds its survivor (INV M1).
+    const bool patient = q.type == care::EntityType::kPatient;
+    sql.text += patient ? " FROM idx_term i LEFT JOIN patient_link l ON l.old_id=i.id" : " FROM idx_term i";
+    sql.text += " CROSS JOIN entity_current c CROSS JOIN entity_version v "
+                "WHERE i.kind='i' AND i.type=? AND i.param='identifier' AND i.a=?";
+    sql.args.insert(sql.args.end(), {type, value});
+    if (!system.empty()) {
+      sql.text += " AND i.b=?";
+      sql.args.push_back(system);
+    }
+    sql.text += patient ? " AND c.type=? AND c.id=coalesce(l.survivor_id, i.id)" : " AND c.type=? AND c.id=i.id";
+    sql.args.push_back(type);
+  } else {
+    sql.text += " FROM entity_current c JOIN entity_version v ON v.seq=c.seq WHERE c.type=?";
+    sql.args.push_back(type);
+  }
+  if (driver != Driver::kNone) sql.text += " AND v.seq=c.seq";
+  sql.text += " AND c.deleted=0";
+  if (auto s = add_criteria(q, type, &sql, driver); !s.ok()) return err(s.error());
 
   // Walking forward means ascending for the ascending orders; a "before" cursor walks backward
   // from its position and the page is reversed afterwards.
@@ -298,17 +337,20 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
       sql.add(std::string("(c.last_updated, c.id) ") + cmp + " (?, ?)", {cursor->key, cursor->id});
     }
   }
-  const char* dir = scan_desc ? " DESC" : " ASC";
-  // With an identifier or id list the candidates are a handful of rows found through an index,
-  // but without statistics SQLite prefers walking entity_current_lu in sort order and testing
-  // every row of the type against the IN list: O(entities) per search, which made the
-  // ingest's per-message patient match grow with the store. The unary `+` keeps that index
-  // out of the ORDER BY, so the plan looks the candidates up by primary key and sorts them.
-  const bool few = q.identifier.has_value() || !q.ids.empty() || few_identifiers(q);
-  const char* lu = few ? " ORDER BY +c.last_updated" : " ORDER BY c.last_updated";
-  sql.text += q.sort == SortOrder::kId ? std::string(" ORDER BY c.id") + dir
-                                       : std::string(lu) + dir + ", c.id" + dir;
-  sql.text += " LIMIT ?";
+  // One row more than the page says whether there is a next one.
+  const std::size_t wanted = static_cast<std::size_t>(q.count) + 1;
+  if (driver == Driver::kNone) {
+    const char* dir = scan_desc ? " DESC" : " ASC";
+    // With an id list the candidates are a handful of rows found through an index, but without
+    // statistics SQLite prefers walking entity_current_lu in sort order and testing every row of
+    // the type against the IN list: O(entities) per search. The unary `+` keeps that index out
+    // of the ORDER BY, so the plan looks the candidates up by primary key and sorts them.
+    const bool few = !q.ids.empty() || few_identifiers(q);
+    const char* lu = few ? " ORDER BY +c.last_updated" : " ORDER BY c.last_updated";
+    sql.text += q.sort == SortOrder::kId ? std::string(" ORDER BY c.id") + dir
+                                         : std::string(lu) + dir + ", c.id" + dir;
+    sql.text += " LIMIT ?";
+  }
 
   auto r = reader();
   if (!r.ok()) return err(r.error());
@@ -316,21 +358,50 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
   if (!stmt.ok()) return err(stmt.error());
   int i = 0;
   for (const auto& a : sql.args) stmt->bind(++i, a);
-  stmt->bind(++i, q.count + 1);
+  if (driver == Driver::kNone) stmt->bind(++i, q.count + 1);
 
-  Page page;
-  std::vector<std::string> keys;
-  bool more = false;
+  // The page's rows in scan order, at most `wanted`.
+  struct Row {
+    std::string key;
+    EntityVersion entity;
+  };
+  std::vector<Row> rows;
+  // (key, id) before (key, id) in scan order.
+  auto before = [scan_desc](const std::string& ka, const std::string& ia, const std::string& kb,
+                            const std::string& ib) {
+    const int c = ka != kb ? ka.compare(kb) : ia.compare(ib);
+    return scan_desc ? c > 0 : c < 0;
+  };
   for (;;) {
     auto row = stmt->next();
     if (!row.ok()) return err(row.error());
     if (!*row) break;
-    if (static_cast<int>(page.entries.size()) == q.count) {
-      more = true;
-      break;
+    if (driver == Driver::kNone) {
+      rows.push_back({stmt->text(8), sqlite::entity_from_row(*stmt)});
+      if (rows.size() == wanted) break;
+      continue;
     }
-    page.entries.push_back(sqlite::entity_from_row(*stmt));
-    keys.push_back(stmt->text(8));
+    // Unordered candidates: keep the first `wanted` in scan order, each entity once. A repeat of
+    // an entity is the same row, so it is either kept already or no better than those kept.
+    std::string key = stmt->text(8), id = stmt->text(1);
+    if (rows.size() == wanted && !before(key, id, rows.back().key, rows.back().entity.id)) continue;
+    auto at = std::find_if(rows.begin(), rows.end(), [&](const Row& x) {
+      return !before(x.key, x.entity.id, key, id);
+    });
+    if (at != rows.end() && at->key == key && at->entity.id == id) continue;
+    if (rows.size() == wanted) rows.pop_back();
+    rows.insert(at, Row{std::move(key), sqlite::entity_from_row(*stmt)});
+  }
+  const bool more = rows.size() == wanted;
+  if (more) rows.pop_back();
+
+  Page page;
+  page.entries.reserve(rows.size());
+  std::vector<std::string> keys;
+  keys.reserve(rows.size());
+  for (Row& row : rows) {
+    keys.push_back(std::move(row.key));
+    page.entries.push_back(std::move(row.entity));
   }
   if (backward) {
     std::reverse(page.entries.begin(), page.entries.end());

@@ -40,30 +40,46 @@ StoreStatus validate(const Batch& batch) {
   return {};
 }
 
-// After every commit of the writer (SQLite's WAL hook, in place of its auto-checkpoint). The
-// auto-checkpoint is PASSIVE: it copies into the database what no reader still needs, and the
-// log is rewound to its start only when no reader is using it at all. Under a steady stream of
-// overlapping reads that moment never comes and the log grows without bound (measured: 650 MB
-// after two minutes of mixed reads and ingest), making every read slower. So from
-// `wal_restart_pages` on, the writer waits briefly for the readers of the moment to finish (the
-// server's read transactions are single queries) and rewinds the log (RESTART); readers that
-// start meanwhile read from the database file. A checkpoint that cannot finish in that time is
-// harmless: the next commit tries again.
-int checkpoint_after_commit(void* store_options, sqlite3* db, const char* schema, int pages) {
-  constexpr int kPassivePages = 1000;  // SQLite's own auto-checkpoint threshold
+}  // namespace
+
+// After every commit of the writer (SQLite's WAL hook, in place of its auto-checkpoint).
+//
+// SQLite's auto-checkpoint is PASSIVE and runs after every commit once the log holds 1000
+// pages. A passive checkpoint copies into the database what no reader still needs, and the log
+// is rewound to its start only when no reader is using it at all. Under a steady stream of
+// overlapping reads that moment never comes: the log grows without bound (measured: 650 MB
+// after two minutes of mixed reads and ingest), and, since it stays over 1000 pages, every
+// commit ran a checkpoint, each with two more fsyncs (the log, then the database file) on the
+// writer's path, holding write_mu_ while ingest batches and audit records waited for it.
+//  - So a passive checkpoint runs once per kPassivePages pages added to the log since the last
+//    one, not after every commit: the same copying, one pair of fsyncs per 4 MiB of log.
+//    (Readers find what it copied in the database file; they skip the copied part of the log.)
+//  - From `wal_restart_pages` on, that checkpoint is a rewind: the writer waits briefly for the
+//    readers of the moment to finish (the server's read transactions are single queries) and
+//    rewinds the log (RESTART); readers that start meanwhile read from the database file. One
+//    that cannot finish in that time is harmless: it is tried again a step of pages later.
+int SqliteStore::wal_hook(void* store, sqlite3* db, const char* schema, int pages) {
+  auto& s = *static_cast<SqliteStore*>(store);
+  constexpr int kPassivePages = 1000;
   constexpr int kRestartWaitMs = 50;
-  const auto& options = *static_cast<const StoreOptions*>(store_options);
-  if (pages >= options.wal_restart_pages) {
+  // Fewer pages than at the last checkpoint: the log was rewound since (by a RESTART, or by
+  // SQLite when a write found it fully copied and unused).
+  if (pages < s.wal_pages_checkpointed_) s.wal_pages_checkpointed_ = 0;
+  const int step = std::min(kPassivePages, s.options_.wal_restart_pages);
+  if (pages - s.wal_pages_checkpointed_ < step) return SQLITE_OK;
+  if (pages >= s.options_.wal_restart_pages) {
+    // A rewind that could not finish (a reader held on) is retried a step later, not after
+    // every commit, so a long reader costs the writer one wait per 4 MiB of log.
     sqlite3_busy_timeout(db, kRestartWaitMs);
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
-  } else if (pages >= kPassivePages) {
+    sqlite3_busy_timeout(db, static_cast<int>(s.options_.busy_timeout.count()));
+  } else {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
+  s.wal_pages_checkpointed_ = pages;
+  ++s.wal_checkpoints_;
   return SQLITE_OK;
 }
-
-}  // namespace
 
 // --- Opening and connections ------------------------------------------------------------------
 
@@ -102,8 +118,7 @@ StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& p
   if (auto s = sqlite::migrate(c); !s.ok()) return fail(s.error());
   c.set_faults(options.faults);
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
-  sqlite3_wal_hook(store->writer_->db(), checkpoint_after_commit,
-                   const_cast<StoreOptions*>(&store->options_));
+  sqlite3_wal_hook(store->writer_->db(), &SqliteStore::wal_hook, store.get());
   return store;
 }
 
@@ -135,6 +150,11 @@ SqliteStore::Reader::~Reader() {
   std::lock_guard<std::mutex> lock(s_->pool_mu_);
   if (static_cast<int>(s_->idle_readers_.size()) < s_->options_.reader_pool)
     s_->idle_readers_.push_back(std::move(c_));
+}
+
+std::uint64_t SqliteStore::wal_checkpoints() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return wal_checkpoints_;
 }
 
 std::string SqliteStore::now_locked() {

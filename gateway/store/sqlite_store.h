@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
   StoreResult<Page> search(const Query& q) override;
   StoreResult<std::int64_t> count(const Query& q) override;
   StoreResult<std::string> resolve_patient(std::string_view patient_id) override;
+  StoreResult<std::vector<VersionKey>> cited_by(std::string_view provenance_id, int limit) override;  // sqlite_provenance.cc
 
   StoreResult<std::vector<OutboxItem>> claim_outbox(std::string_view worker,
                                                     std::chrono::milliseconds lease,
@@ -71,6 +72,10 @@ class SqliteStore final : public Store {
 
   StoreResult<std::vector<AuditRecord>> list_audit(std::int64_t after_seq, int limit,
                                                    std::string_view patient_id) override;
+
+  // Checkpoints of the write-ahead log run so far (passive and rewinding; see wal_hook in
+  // sqlite_store.cc): for tests and diagnostics.
+  std::uint64_t wal_checkpoints();
 
  private:
   // A reader connection on loan from the pool; returned when destroyed.
@@ -115,6 +120,8 @@ class SqliteStore final : public Store {
                                              const std::string& now);
   StoreStatus insert_audit(const AuditRecord& r, const std::string& now);
   StoreStatus insert_outbox(const OutboxMessage& m, std::int64_t journal_seq, const std::string& now);
+  // SQLite's WAL hook on writer_ (runs after each of its commits, under write_mu_): checkpoints.
+  static int wal_hook(void* store, sqlite3* db, const char* schema, int pages);
   // Runs fn inside BEGIN IMMEDIATE .. COMMIT on writer_, rolling back when it fails.
   // REQUIRES write_mu_.
   StoreStatus write_transaction(const std::function<StoreStatus()>& fn);
@@ -125,6 +132,8 @@ class SqliteStore final : public Store {
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Connection> writer_;  // GUARDED_BY(write_mu_)
   std::int64_t last_ms_ = 0;                    // GUARDED_BY(write_mu_)
+  int wal_pages_checkpointed_ = 0;              // GUARDED_BY(write_mu_): log pages at the last checkpoint
+  std::uint64_t wal_checkpoints_ = 0;           // GUARDED_BY(write_mu_)
 
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;  // GUARDED_BY(pool_mu_)

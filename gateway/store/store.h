@@ -109,6 +109,10 @@ class Store {
   // How many entities match `q` (cursor and count ignored): _summary=count.
   virtual StoreResult<std::int64_t> count(const Query& q) = 0;
 
+  // The entity versions whose Provenance is `provenance_id` (what it produced: Provenance.target),
+  // oldest first, at most `limit`; tombstones included.
+  virtual StoreResult<std::vector<VersionKey>> cited_by(std::string_view provenance_id, int limit) = 0;
+
   // The surviving patient for `patient_id`: the id itself when it was never merged away, else
   // the end of its replaced-by chain.
   virtual StoreResult<std::string> resolve_patient(std::string_view patient_id) = 0;

@@ -82,4 +82,71 @@ TEMPLATE_TEST_CASE("merge: chains collapse to the final survivor; cycles are ref
   CHECK(*unknown == "never-seen");
 }
 
+TEMPLATE_TEST_CASE("merge: an identifier several merged records share finds the survivor once, paged",
+                   "[merge]", STORE_FACTORIES) {
+  Fixture<TestType> f;
+  // Three records hold the same local number; two are merged into the third.
+  std::vector<EntityWrite> writes;
+  for (const char* id : {"a", "b", "c"}) {
+    care::Patient p = patient(id, "", "Shared", "Mrn");
+    p.identifiers.push_back(mrn("SHARED-MRN"));
+    writes.push_back(EntityWrite::put(p));
+    writes.push_back(EntityWrite::put(encounter(std::string("e-") + id, id)));
+  }
+  apply_ok(*f, batch({message("C1", writes)}));
+  for (const char* old : {"a", "b"}) {
+    care::Patient p = patient(old, "", "Shared", "Mrn");
+    p.identifiers.push_back(mrn("SHARED-MRN"));
+    apply_ok(*f, batch({message(std::string("A40-") + old, {EntityWrite::put(merged_into(p, "c"))})}));
+  }
+  for (SortOrder sort : {SortOrder::kLastUpdated, SortOrder::kLastUpdatedDesc, SortOrder::kId}) {
+    Query q;
+    q.identifier = {"", "SHARED-MRN"};
+    q.sort = sort;
+    auto page = f->search(q);
+    REQUIRE(page.ok());
+    CHECK(ids_of(page->entries) == std::vector<std::string>{"c"});
+    CHECK(page->next_cursor.empty());
+    q.count = 1;
+    page = f->search(q);
+    REQUIRE(page.ok());
+    CHECK(ids_of(page->entries) == std::vector<std::string>{"c"});
+    CHECK(page->next_cursor.empty());
+  }
+  // The survivor's encounters, its own and the merged records', one page at a time in each
+  // order, forward and back: each once, in order.
+  for (SortOrder sort : {SortOrder::kLastUpdated, SortOrder::kLastUpdatedDesc, SortOrder::kId}) {
+    Query q;
+    q.type = EntityType::kEncounter;
+    q.patient = "c";
+    q.sort = sort;
+    auto all = f->search(q);
+    REQUIRE(all.ok());
+    REQUIRE(all->entries.size() == 3);
+    q.count = 1;
+    std::vector<std::string> forward, back;
+    std::string last_prev;
+    for (int k = 0; k < 5; ++k) {
+      auto page = f->search(q);
+      REQUIRE(page.ok());
+      REQUIRE(page->entries.size() == 1);
+      forward.push_back(page->entries[0].id);
+      last_prev = page->prev_cursor;
+      if (page->next_cursor.empty()) break;
+      q.cursor = page->next_cursor;
+    }
+    CHECK(forward == ids_of(all->entries));
+    q.cursor = last_prev;
+    while (!q.cursor.empty()) {
+      auto page = f->search(q);
+      REQUIRE(page.ok());
+      REQUIRE(page->entries.size() == 1);
+      back.insert(back.begin(), page->entries[0].id);
+      q.cursor = page->prev_cursor;
+    }
+    back.push_back(forward.back());
+    CHECK(back == forward);
+  }
+}
+
 }  // namespace midhurst::store::test

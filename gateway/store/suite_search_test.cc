@@ -366,3 +366,37 @@ TEMPLATE_TEST_CASE("search: OR lists page and count exactly", "[search][or][pagi
 }
 
 }  // namespace midhurst::store::test
+
+namespace midhurst::store::test {
+
+TEMPLATE_TEST_CASE("provenance: cited_by lists the versions a Provenance produced", "[search][provenance]",
+                   STORE_FACTORIES) {
+  Fixture<TestType> f;
+  care::Provenance prov1 = provenance("PAS", "M1");
+  prov1.id = "prov1";
+  care::Provenance prov2 = provenance("PAS", "M2");
+  prov2.id = "prov2";
+  apply_ok((*f.store), batch({message("M1", {EntityWrite::put(prov1), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Ann")),
+                                            EntityWrite::put(patient("p2", nhs_number(2), "Jones", "Bob"))})}));
+  apply_ok((*f.store), batch({message("M2", {EntityWrite::put(prov2), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna"))})}));
+
+  auto first = (*f.store).cited_by("prov1", 100);
+  REQUIRE(first.ok());
+  // The versions M1 wrote, oldest first: p1's first version stays cited after p1 changed.
+  CHECK(*first == std::vector<VersionKey>{{care::EntityType::kPatient, "p1", 1}, {care::EntityType::kPatient, "p2", 1}});
+  auto second = (*f.store).cited_by("prov2", 100);
+  REQUIRE(second.ok());
+  CHECK(*second == std::vector<VersionKey>{{care::EntityType::kPatient, "p1", 2}});
+  auto limited = (*f.store).cited_by("prov1", 1);
+  REQUIRE(limited.ok());
+  CHECK(limited->size() == 1);
+  auto none = (*f.store).cited_by("no-such-provenance", 100);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  auto empty = (*f.store).cited_by("", 100);  // "" means "no Provenance": never a match
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  CHECK((*f.store).cited_by("prov1", 0).error().code == StoreError::Code::kInvalidArgument);
+}
+
+}  // namespace midhurst::store::test

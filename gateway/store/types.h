@@ -176,6 +176,14 @@ struct EntityVersion {
   std::string provenance_id;     // the Provenance of this version; "" when none
 };
 
+// One version of an entity, by key (Store::cited_by).
+struct VersionKey {
+  care::EntityType type = care::EntityType::kPatient;
+  std::string id;
+  std::int64_t version = 0;
+  bool operator==(const VersionKey&) const = default;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Search
 
