@@ -263,9 +263,10 @@ int main(int argc, char** argv) {
     const mapping::Translation t = mapping::translate(**set, m, opts);
     sink += t.record.to_json().size();
   });
+  // What `midhurst translate` does without --report: no field ledger.
   auto to_fhir = [&](const std::string& s) {
     m.reset(s);
-    const mapping::Translation t = mapping::translate(**set, m, opts);
+    const mapping::Translation t = mapping::translate(**set, m, opts, mapping::LedgerDetail::kNone);
     auto bundle = mapping::translate_to_fhir(t.record, **set);
     sink += bundle ? bundle->to_json().size() : 0;
   };

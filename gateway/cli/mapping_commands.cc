@@ -317,7 +317,10 @@ int translate(const Args& args) {
         issue.issue = message.error();
         u.translation.issues.push_back(issue);
       } else {
-        u.translation = in_profile ? mapping::translate_with(*in_profile, *message) : mapping::translate(*profiles, *message);
+        // The field ledger is printed only by --report.
+        const auto ledger = report ? mapping::LedgerDetail::kFull : mapping::LedgerDetail::kNone;
+        u.translation = in_profile ? mapping::translate_with(*in_profile, *message, {}, ledger)
+                                   : mapping::translate(*profiles, *message, {}, ledger);
         mapping::V2BuildOptions h;
         h.sending_application = message->text("MSH-3.1");
         h.sending_facility = message->text("MSH-4.1");

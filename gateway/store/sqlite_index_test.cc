@@ -1,11 +1,9 @@
 // SQLite-specific: idx_term (migration 3) holds exactly the terms of each current version however
 // the entity got there (E3), updates write only the terms that changed, and a version-2 file's
-// five index tables are carried over; the write-ahead log stays bounded under constant reads.
+// five index tables are carried over.
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <random>
-#include <thread>
 
 #include <sqlite3.h>
 
@@ -294,71 +292,6 @@ TEST_CASE("sqlite: a patient's entities are checked against names, tokens and re
   CHECK(all_pages(**s, q) == std::vector<std::string>{"r0", "r1", "r10", "r2", "r3"});
 }
 
-
-TEST_CASE("sqlite: the write-ahead log stays bounded while reads overlap without a break",
-          "[sqlite][wal]") {
-  // Two read transactions, taken in turn so that one is always open, keep SQLite's passive
-  // checkpoint from ever rewinding the log; the store must rewind it anyway once it holds
-  // wal_restart_pages.
-  TempDir dir;
-  const fs::path path = dir.path() / "store.db";
-  StoreOptions o;
-  o.durable = false;
-  o.wal_restart_pages = 64;
-  auto s = open_store("sqlite:" + path.string(), o);
-  REQUIRE(s.ok());
-  Store& store = **s;
-  apply_ok(store, batch({message("C0", {EntityWrite::put(patient("p0", nhs_number(0), "Smith", "Ann", "1950-02-03",
-                                                                  care::AdministrativeGender::kFemale))})}));
-
-  sqlite3* readers[2] = {nullptr, nullptr};
-  for (sqlite3*& r : readers) REQUIRE(sqlite3_open_v2(path.c_str(), &r, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  // Catch's assertions are not for other threads: the reader counts its failures instead.
-  std::atomic<int> read_failures{0};
-  auto begin_read = [&](sqlite3* r) {
-    if (sqlite3_exec(r, "BEGIN; SELECT count(*) FROM sqlite_master;", nullptr, nullptr, nullptr) != SQLITE_OK)
-      ++read_failures;
-  };
-  auto end_read = [&](sqlite3* r) {
-    if (sqlite3_exec(r, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) ++read_failures;
-  };
-
-  std::atomic<bool> stop{false};
-  std::thread reading([&] {
-    int open = 0;
-    begin_read(readers[open]);
-    while (!stop) {
-      begin_read(readers[1 - open]);  // the other one is still open
-      end_read(readers[open]);
-      open = 1 - open;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    end_read(readers[open]);
-  });
-  std::uintmax_t written = 0;
-  for (int i = 1; i <= 400; ++i) {
-    std::vector<EntityWrite> writes;
-    for (int k = 0; k < 8; ++k) {
-      const int n = i * 8 + k;
-      writes.push_back(EntityWrite::put(patient("p" + std::to_string(n), nhs_number(n), "Family" + std::to_string(n),
-                                                "Given", "1950-02-03", care::AdministrativeGender::kFemale)));
-    }
-    apply_ok(store, batch({message("C" + std::to_string(i), std::move(writes))}));
-    std::error_code ec;
-    written = std::max(written, fs::file_size(path.string() + "-wal", ec));
-  }
-  stop = true;
-  reading.join();
-  for (sqlite3* r : readers) sqlite3_close(r);
-
-  // Without the rewind the log holds every page written (several MiB here); with it, at most
-  // the threshold plus one commit's pages.
-  const std::uintmax_t db_size = fs::file_size(path);
-  INFO("largest log " << written << " bytes; database " << db_size << " bytes");
-  CHECK(read_failures == 0);
-  CHECK(db_size > 1024 * 1024);
-  CHECK(written < 1024 * 1024);
-}
 
 }  // namespace midhurst::store::test
 
