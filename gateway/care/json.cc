@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -297,16 +296,6 @@ Status<JsonError> struct_check(const StructInfo& s, const void* obj) {
   return {};
 }
 
-Status<JsonError> struct_from_json(const StructInfo& s, void* obj, std::string_view json) {
-  ScratchDocument scratch;
-  rapidjson::Document& doc = *scratch;
-  // kParseStopWhenDoneFlag is not set, so trailing garbage after the object is an error too.
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError())
-    return err(JsonError{json_root_name(s),
-                         "invalid JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
-                             rapidjson::GetParseError_En(doc.GetParseError())});
-  return struct_from_value(s, obj, doc);
-}
+// struct_from_json: json_sax.cc.
 
 }  // namespace midhurst::care

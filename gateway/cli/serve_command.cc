@@ -19,6 +19,7 @@
 #include "server/metrics.h"
 #include "server/profile_watch.h"
 #include "server/readiness.h"
+#include "server/render_cache.h"
 #include "store/store.h"
 
 namespace midhurst::cli {
@@ -201,11 +202,13 @@ int run_serve(const Args& args) {
   // The FHIR REST read API (server/fhir_rest.h). Its audit writer is declared before the
   // Gateway so that it outlives the listeners and commits what they queued.
   server::AuditWriter audit(*store);
+  server::RenderCache render_cache(config.http_limits.render_cache_mib << 20);
   hooks.add_routes = [&](server::HttpApp& app) {
     server::FhirRestDeps rest;
     rest.store = store.get();
     rest.renderer = server::renderer_source(profiles);
     rest.audit = &audit;
+    rest.render_cache = &render_cache;
     server::add_fhir_rest_routes(app, rest);
   };
   server::Gateway gateway(config, hooks);

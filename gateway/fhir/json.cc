@@ -93,17 +93,11 @@ class CompactWriter {
 
   // A JSON string, with the punctuation around it (`before` and `after`, 0 for none) written in
   // the same step: a member name is `,"name":`.
-  void string(const char* s, std::size_t n, char before = 0, char after = 0) {
+  [[gnu::always_inline]] void string(const char* s, std::size_t n, char before = 0, char after = 0) {
     char* p = room(n * 6 + 4);  // the longest escape (u00XX after a backslash) is six bytes
     if (before) *p++ = before;
     *p++ = '"';
-    // Most text has nothing to escape: check it eight bytes at a time, then copy it whole.
-    if (!needs_escape(s, n)) {
-      std::memcpy(p, s, n);
-      p += n;
-    } else {
-      p = escape(s, n, p);
-    }
+    p = copy_escaped(s, n, p);
     *p++ = '"';
     if (after) *p++ = after;
     advance(p);
@@ -182,15 +176,54 @@ class CompactWriter {
     const std::uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;  // a byte < 0x20
     return (control | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0;
   }
-  static bool needs_escape(const char* s, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      if (needs_escape(load8(s + i))) return true;
-    char any = 0;
-    for (; i < n; ++i) any |= kEscape[static_cast<unsigned char>(s[i])];
-    return any != 0;
+  // Copies `s` to `p` escaped, returns the end. Most text has nothing to escape: it is checked and
+  // stored a machine word at a time (the last word overlapping the one before, so no byte loop for
+  // the tail), and only text that needs an escape is written byte by byte.
+  [[gnu::always_inline]] static char* copy_escaped(const char* s, std::size_t n, char* p) {
+    if (n >= 8) {
+      std::size_t i = 0;
+      for (; i + 8 <= n; i += 8) {
+        const std::uint64_t w = load8(s + i);
+        if (needs_escape(w)) [[unlikely]]
+          return escape(s + i, n - i, p + i);
+        std::memcpy(p + i, &w, 8);
+      }
+      if (i < n) {  // the last eight bytes: those before i are clean already
+        const std::uint64_t w = load8(s + n - 8);
+        if (needs_escape(w)) [[unlikely]]
+          return escape(s + i, n - i, p + i);
+        std::memcpy(p + n - 8, &w, 8);
+      }
+      return p + n;
+    }
+    if (n >= 4) {  // two overlapping four-byte halves, checked as one word
+      std::uint32_t a, b;
+      std::memcpy(&a, s, 4);
+      std::memcpy(&b, s + n - 4, 4);
+      if (needs_escape(a | (std::uint64_t{b} << 32))) [[unlikely]]
+        return escape(s, n, p);
+      std::memcpy(p, &a, 4);
+      std::memcpy(p + n - 4, &b, 4);
+      return p + n;
+    }
+    if (n >= 2) {
+      std::uint16_t a, b;
+      std::memcpy(&a, s, 2);
+      std::memcpy(&b, s + n - 2, 2);
+      const std::uint64_t x = a | (std::uint64_t{b} << 16);
+      if (needs_escape(x | (x << 32))) [[unlikely]]
+        return escape(s, n, p);
+      std::memcpy(p, &a, 2);
+      std::memcpy(p + n - 2, &b, 2);
+      return p + n;
+    }
+    if (n == 1 && !kEscape[static_cast<unsigned char>(s[0])]) {
+      *p = s[0];
+      return p + 1;
+    }
+    return escape(s, n, p);
   }
-  static char* escape(const char* s, std::size_t n, char* p) {
+  [[gnu::noinline]] static char* escape(const char* s, std::size_t n, char* p) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     for (std::size_t i = 0; i < n; ++i) {
       const auto c = static_cast<unsigned char>(s[i]);

@@ -19,6 +19,7 @@
 // ElementDef pointers stay valid as long as the Model (moving the Model keeps them valid).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,7 +62,8 @@ struct TypeDef {
     const TypeDef* type = nullptr;
     size_t index = 0;  // position of `element` in `elements`
   };
-  // nullptr iff the type has no element of that name.
+  // nullptr iff the type has no element of that name. An open-addressing table: writers look
+  // every member of every object up, so this is on the hot path of rendering and printing.
   const Slot* find(std::string_view json_name) const;
 
   bool is_primitive() const { return kind == TypeKind::kPrimitive; }
@@ -71,7 +73,14 @@ struct TypeDef {
 
  private:
   friend class Model;
-  std::map<std::string, Slot, std::less<>> slots_;
+  void add_slot(std::string name, Slot slot);
+  // Indexes the slots added; returns a name added twice ("" when none).
+  std::string build_slot_table();
+  static std::uint32_t slot_hash(std::string_view name);
+
+  std::vector<std::string> slot_names_;
+  std::vector<Slot> slots_;            // slots_[i] is named slot_names_[i]
+  std::vector<std::uint16_t> table_;   // index + 1 into slots_, 0 when free; size a power of two
 };
 
 class Model {

@@ -54,6 +54,15 @@ std::string fits(ValueKind kind, const fhir::TypeDef& t, bool constant) {
   return kind == ValueKind::kText ? "" : is;
 }
 
+CareFhirRule::TargetForm target_form(const fhir::TypeDef& t) {
+  using F = CareFhirRule::TargetForm;
+  if (t.name == "code") return F::kCode;
+  if (t.name == "CodeableConcept") return F::kCodeableConcept;
+  if (t.name == "dateTime") return F::kDateTime;
+  if (t.name == "instant") return F::kInstant;
+  return F::kPlain;
+}
+
 class Compiler {
  public:
   Compiler(const fhir::Model& model, const std::function<const ConceptMap*(std::string_view)>& cm, LoadErrors* errors)
@@ -504,6 +513,7 @@ class Compiler {
         } else if (std::string why = fits(r.kind, t, r.value.has_value() && r.transforms.empty()); !why.empty()) {
           s.at(*tgt, "type mismatch: " + why);
         }
+        r.target_form = target_form(t);
       }
     }
     if (errors_->size() != before) return std::nullopt;

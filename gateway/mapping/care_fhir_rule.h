@@ -80,6 +80,15 @@ struct CareFhirRule {
   ValueKind kind = ValueKind::kText;
 
   std::optional<FhirPath> target;  // resource rules: none (the resource itself)
+  // How a value is shaped for the target's FHIR type, resolved at load so that the renderer
+  // compares no type names per value (leaf rules; kPlain otherwise).
+  enum class TargetForm : std::uint8_t {
+    kPlain,            // a primitive written as it is (or a Coding object for a code)
+    kCode,             // code: a Coding gives its code
+    kCodeableConcept,  // a Coding wrapped as {"coding": [...]}
+    kDateTime,         // dateTime: ":00" seconds added to hh:mm
+    kInstant,          // instant: needs a time; seconds added too
+  } target_form = TargetForm::kPlain;
   // A reference rule: the value is an identifier of a `reference_type` resource in
   // `reference_system`.
   std::string reference_type, reference_system;

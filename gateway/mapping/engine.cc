@@ -62,6 +62,14 @@ std::string now_utc() {
   return buf;
 }
 
+// hl7v2::has_value without walking the parts in the common case: a byte that is no delimiter
+// is a populated leaf, and without a '"' no leaf can be the HL7 null.
+bool has_value_quick(const hl7v2::Element& e) {
+  if (!e.holds_text()) return false;
+  if (e.raw().find('"') == std::string_view::npos) return true;
+  return hl7v2::has_value(e);
+}
+
 bool text_present(const hl7v2::Element& e) {
   // The HL7 null "" ("delete the value") is no value to map.
   return e.present() && !e.empty() && !e.is_null();
@@ -69,9 +77,10 @@ bool text_present(const hl7v2::Element& e) {
 
 class Run {
  public:
-  Run(const Profile& profile, const hl7v2::Message& m, Translation& out)
-      : profile_(profile), m_(m), ids_(m), out_(out) {
-    reads_.reserve(256);  // a rich message records a few hundred reads: grown once, not eight times
+  // Reads are recorded only for a ledger (track_reads): they feed nothing else.
+  Run(const Profile& profile, const hl7v2::Message& m, const SegmentIds& ids, Translation& out, bool track_reads)
+      : profile_(profile), m_(m), ids_(ids), out_(out), track_reads_(track_reads), roots_(care::entities().size()) {
+    if (track_reads_) reads_.reserve(256);  // a rich message records a few hundred reads: grown once, not eight times
   }
 
   void rules() {
@@ -94,7 +103,7 @@ class Run {
       std::string text;
       v->expand(m_, ids_, Cursor{}, [&](const Cursor& c) {
         text = c.element(m_).text();
-        if (!text.empty()) reads_.push_back({c, &kProvenanceRule});
+        if (!text.empty() && track_reads_) reads_.push_back({c, &kProvenanceRule});
       });
       return text;
     };
@@ -224,7 +233,8 @@ class Run {
   // ------------------------------------------------------------------------------------------
   // Conditions
 
-  bool holds(const Condition& c, const Cursor& ctx, std::vector<Read>& reads, const std::string* rule) {
+  // `reads` gets the places read (for the ledger); nullptr when no ledger is built.
+  bool holds(const Condition& c, const Cursor& ctx, std::vector<Read>* reads, const std::string* rule) {
     switch (c.op) {
       case Condition::Op::kAll:
         for (const Condition& k : c.children)
@@ -246,7 +256,7 @@ class Run {
         return;
       }
       if (!text_present(e)) return;
-      reads.push_back({at, rule});
+      if (reads) reads->push_back({at, rule});
       if (c.op == Condition::Op::kExists) {
         result = true;
         return;
@@ -265,10 +275,10 @@ class Run {
     MappingIssue i;
     i.issue.severity = reject ? hl7v2::Severity::kError : hl7v2::Severity::kWarning;
     i.issue.code = code;
-    i.issue.where = at.location(m_);
+    i.issue.where = at.location(m_, &ids_);
     i.issue.why = std::move(why);
     i.rule = r.id;
-    i.source = at.level == V2Level::kMessage ? (r.source ? r.source->text() : "") : at.to_string(m_);
+    i.source = at.level == V2Level::kMessage ? (r.source ? r.source->text() : "") : Cursor::to_string(i.issue.where);
     i.target = r.target_path ? r.target_path->text() : "";
     out_.issues.push_back(std::move(i));
   }
@@ -282,10 +292,16 @@ class Run {
       // Entity roots: the target's entity in the record.
       if (slot.group && slot.parent) return materialize(*slot.parent, r);
       const care::EntityInfo* e = r.target_path->info().entity;
-      root_.ptr = out_.record.ensure(e->type);
-      root_.struct_info = &e->info();
-      root_.kind = care::Kind::kStruct;
-      return &root_;
+      // Each entity is made once and stays put in the record: its reference is kept per type.
+      const auto type = static_cast<std::size_t>(e->type);
+      if (type >= roots_.size()) roots_.resize(type + 1);
+      care::ValueRef& root = roots_[type];
+      if (!root.ptr) {
+        root.ptr = out_.record.ensure(e->type);
+        root.struct_info = &e->info();
+        root.kind = care::Kind::kStruct;
+      }
+      return &root;
     }
     if (slot.ref.ptr) return &slot.ref;
     Slot* parent = slot.parent;
@@ -301,7 +317,8 @@ class Run {
     return &slot.ref;
   }
 
-  bool write(const Rule& r, Slot& slot, const Item& item, bool reject) {
+  // `item` is consumed: its text moves into the record.
+  bool write(const Rule& r, Slot& slot, Item& item, bool reject) {
     care::ValueRef* base = materialize(slot, r);
     if (!base) return false;
     auto ref = r.target_rel->locate_for_write(base->ptr, *base->struct_info);
@@ -309,28 +326,33 @@ class Run {
       issue(r, hl7v2::ErrorCode::kDataType, reject, item.where, ref.error());
       return false;
     }
-    if (const auto* coding = std::get_if<care::Coding>(&item.value)) {
+    if (auto* coding = std::get_if<care::Coding>(&item.value)) {
       if (ref->kind == care::Kind::kStruct) {
         if (ref->struct_info == &care::Coding::describe()) {
-          *static_cast<care::Coding*>(ref->ptr) = *coding;
+          *static_cast<care::Coding*>(ref->ptr) = std::move(*coding);
         } else {  // CodeableConcept (checked at load)
           auto* cc = static_cast<care::CodeableConcept*>(ref->ptr);
-          if (!coding->code.empty()) cc->codings.push_back(*coding);
-          if (!item.original.empty()) cc->original_text = item.original;
+          if (!coding->code.empty()) cc->codings.push_back(std::move(*coding));
+          if (!item.original.empty()) cc->original_text = std::move(item.original);
         }
         return true;
       }
-      auto s = care::assign(*ref, care::Scalar(coding->code));
+      auto s = care::assign(*ref, care::Scalar(std::move(coding->code)));
       if (!s) {
         issue(r, hl7v2::ErrorCode::kTableValueNotFound, reject, item.where, s.error());
         return false;
       }
       return true;
     }
+    if (auto* text = std::get_if<std::string>(&item.value); text && ref->kind == care::Kind::kString && !text->empty()) {
+      // Plain text needs none of assign()'s checks: moved in rather than copied twice.
+      *static_cast<std::string*>(ref->ptr) = std::move(*text);
+      return true;
+    }
     care::Scalar v = std::visit(
-        [](const auto& x) -> care::Scalar {
-          if constexpr (std::is_same_v<std::decay_t<decltype(x)>, care::Coding>) return x.code;
-          else return x;
+        [](auto& x) -> care::Scalar {
+          if constexpr (std::is_same_v<std::decay_t<decltype(x)>, care::Coding>) return std::move(x.code);
+          else return std::move(x);
         },
         item.value);
     auto s = care::assign(*ref, v);
@@ -346,11 +368,20 @@ class Run {
 
   void apply(const Rule& r, const Cursor& ctx, Slot& slot) {
     if (r.is_group) return apply_group(r, ctx, slot);
-    Pooled<Read> pooled_reads(spare_reads_);
-    Pooled<Item> pooled_items(spare_items_);
-    std::vector<Read>& reads = pooled_reads.v;
-    if (r.when && !holds(*r.when, ctx, reads, &r.id)) return;
-    std::vector<Item>& items = pooled_items.v;
+    // A leaf rule's reads go straight into reads_ and are taken back unless the rule keeps them:
+    // nothing else records a read while it runs, so the order is the same as collecting them
+    // apart and appending.
+    const std::size_t mark = reads_.size();
+    if (!apply_leaf(r, ctx, slot) && track_reads_) reads_.erase(reads_.begin() + static_cast<std::ptrdiff_t>(mark), reads_.end());
+  }
+
+  // True when the rule's reads belong in the ledger (it wrote, or checked codes that were there).
+  bool apply_leaf(const Rule& r, const Cursor& ctx, Slot& slot) {
+    std::vector<Read>* reads = track_reads_ ? &reads_ : nullptr;
+    if (r.when && !holds(*r.when, ctx, reads, &r.id)) return false;
+    // Leaf rules never nest, so one list serves them all.
+    std::vector<Item>& items = items_;
+    items.clear();
     Cursor first = ctx;
     bool have_first = false;
     if (r.source) {
@@ -358,39 +389,43 @@ class Run {
         if (!have_first) first = at, have_first = true;
         const hl7v2::Element e = at.element(m_);
         if (!text_present(e)) return;
-        reads.push_back({at, &r.id});
+        if (reads) reads->push_back({at, &r.id});
+        Item& item = items.emplace_back();
+        item.value.emplace<std::string>(e.text(scratch_));
         // The text as read is kept beside the value only where a ConceptMap may turn the value
         // into a Coding (CodeableConcept.originalText): the one place it is used.
-        std::string text = e.text();
-        std::string original = r.concept_map ? text : std::string();
-        items.push_back(Item{std::move(text), std::move(original), at});
+        if (r.concept_map) item.original = std::get<std::string>(item.value);
+        item.where = at;
       });
     } else if (r.value) {
       items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.value), "", ctx});
     }
     const bool from_source = r.source && !items.empty();
     if (!items.empty()) {
-      std::vector<std::string> notes;
-      TransformEnv env;
-      env.message = &m_;
-      env.context = ctx;
-      env.zone = profile_.zone.get();
-      env.on_read = [&](const Cursor& c) { reads.push_back({c, &r.id}); };
-      env.notes = &notes;
-      for (const Transform& t : r.transforms) {
-        Cursor failed;
-        auto s = apply_transform(t, items, env, &failed);
-        if (!s) {
-          issue(r, hl7v2::ErrorCode::kDataType, r.reject_invalid, failed, s.error());
-          return;
+      if (!r.transforms.empty()) {
+        std::vector<std::string> notes;
+        TransformEnv env;
+        env.message = &m_;
+        env.context = ctx;
+        env.zone = profile_.zone.get();
+        if (reads) env.on_read = [&](const Cursor& c) { reads->push_back({c, &r.id}); };
+        env.notes = &notes;
+        for (const Transform& t : r.transforms) {
+          Cursor failed;
+          auto s = apply_transform(t, items, env, &failed);
+          if (!s) {
+            issue(r, hl7v2::ErrorCode::kDataType, r.reject_invalid, failed, s.error());
+            return false;
+          }
+        }
+        for (const std::string& n : notes) {
+          issue(r, hl7v2::ErrorCode::kAccepted, false, items.empty() ? ctx : items[0].where, n);
+          out_.issues.back().issue.severity = hl7v2::Severity::kInformation;
         }
       }
-      for (const std::string& n : notes) {
-        issue(r, hl7v2::ErrorCode::kAccepted, false, items.empty() ? ctx : items[0].where, n);
-        out_.issues.back().issue.severity = hl7v2::Severity::kInformation;
-      }
       if (r.concept_map) {
-        std::vector<Item> mapped;
+        // Mapped items are compacted in place; each unmapped code has its issue.
+        std::size_t kept = 0;
         for (Item& item : items) {
           const std::string code = std::move(std::get<std::string>(item.value));  // replaced below
           ConceptMap::Translation t = r.concept_map->translate(code);
@@ -406,30 +441,26 @@ class Run {
             continue;
           }
           item.value = std::move(t.coding);
-          mapped.push_back(std::move(item));
+          if (&items[kept] != &item) items[kept] = std::move(item);
+          ++kept;
         }
-        items = std::move(mapped);
-        if (items.empty()) return;  // each unmapped code has its issue
+        items.erase(items.begin() + static_cast<std::ptrdiff_t>(kept), items.end());
+        if (items.empty()) return false;
       }
     }
-    if (!r.target_path) {  // a check-only rule: its codes were looked up, nothing to write
-      if (!items.empty()) record_reads(reads);
-      return;
-    }
+    if (!r.target_path) return !items.empty();  // a check-only rule: its codes were looked up, nothing to write
     if (items.empty() && r.default_value)
       items.push_back(Item{std::visit([](const auto& x) -> decltype(Item::value) { return x; }, *r.default_value), "", ctx});
     if (items.empty()) {
       if (r.required)
         issue(r, hl7v2::ErrorCode::kRequiredFieldMissing, true, have_first ? first : ctx,
               "required value missing" + std::string(r.source ? " at " + r.source->text() : "") + " for " + r.target_path->text());
-      return;
+      return false;
     }
     bool wrote = false;
-    for (const Item& item : items) wrote = write(r, slot, item, r.reject_invalid) || wrote;
-    if (wrote) {
-      record_reads(reads);
-      if (from_source) slot.sourced = true;
-    }
+    for (Item& item : items) wrote = write(r, slot, item, r.reject_invalid) || wrote;
+    if (wrote && from_source) slot.sourced = true;
+    return wrote;
   }
 
   static Status<std::string> apply_transform(const Transform& t, std::vector<Item>& items, const TransformEnv& env,
@@ -440,7 +471,7 @@ class Run {
   void apply_group(const Rule& g, const Cursor& ctx, Slot& parent) {
     auto run = [&](const Cursor& c) {
       Pooled<Read> pooled_reads(spare_reads_);
-      std::vector<Read>& reads = pooled_reads.v;
+      std::vector<Read>* reads = track_reads_ ? &pooled_reads.v : nullptr;
       if (g.when && !holds(*g.when, c, reads, &g.id)) return;
       Slot slot;
       slot.parent = &parent;
@@ -458,7 +489,7 @@ class Run {
         }
       }
       if (!g.target_path) parent.sourced = parent.sourced || slot.sourced;
-      if (slot.sourced || out_.issues.size() != issues_before) record_reads(reads);
+      if (reads && (slot.sourced || out_.issues.size() != issues_before)) record_reads(*reads);
       if (slot.sourced) parent.sourced = true;
     };
     if (!g.source) return run(ctx);
@@ -469,7 +500,7 @@ class Run {
     const Condition* key = g.source->level() == V2Level::kSegment && g.when ? key_condition(*g.when) : nullptr;
     KeyValues* keyed = key ? &key_values(*key->path) : nullptr;
     g.source->expand(m_, ids_, ctx, [&](const Cursor& c) {
-      if (c.level != V2Level::kSegment && !hl7v2::has_value(c.element(m_))) return;
+      if (c.level != V2Level::kSegment && !has_value_quick(c.element(m_))) return;
       if (keyed) {
         const std::optional<std::string>& v = key_value(*keyed, *key->path, c.segment);
         if (!v || std::find(key->values.begin(), key->values.end(), *v) == key->values.end()) return;
@@ -531,24 +562,25 @@ class Run {
       if (e.type == care::EntityType::kProvenance) continue;
       const void* obj = out_.record.find(e.type);
       if (!obj) continue;
-      std::string path(e.path_name);
-      prune_struct(e.info(), const_cast<void*>(obj), path);
+      prune_struct(e, e.info(), const_cast<void*>(obj));
     }
   }
 
-  // `path` names obj; it is extended in place for each element and restored (no string per element).
-  void prune_struct(const care::StructInfo& s, void* obj, std::string& path) {
+  // prune_steps_ leads from the entity to obj; the path is only spelled out for a removal.
+  void prune_struct(const care::EntityInfo& entity, const care::StructInfo& s, void* obj) {
     for (const care::FieldInfo& f : s.fields) {
       if (f.kind != care::Kind::kStruct || f.shape == care::Shape::kOne) continue;
       for (std::size_t i = f.count(obj); i-- > 0;) {
         void* e = const_cast<void*>(f.element(obj, i));
-        const std::size_t base = path.size();
-        path.append(".").append(f.name);
-        if (f.shape == care::Shape::kList) path.append("[").append(std::to_string(i)).append("]");
-        const std::string& p = path;
-        prune_struct(*f.struct_info(), e, path);
+        prune_steps_.push_back({&f, i});
+        prune_struct(entity, *f.struct_info(), e);
         if (std::string why = care::check_complete(*f.struct_info(), e); !why.empty()) {
           f.erase(obj, i);
+          std::string p(entity.path_name);
+          for (const auto& [field, index] : prune_steps_) {
+            p.append(".").append(field->name);
+            if (field->shape == care::Shape::kList) p.append("[").append(std::to_string(index)).append("]");
+          }
           MappingIssue mi;
           mi.issue.severity = hl7v2::Severity::kWarning;
           mi.issue.code = hl7v2::ErrorCode::kRequiredFieldMissing;
@@ -556,10 +588,11 @@ class Run {
           mi.target = p;
           out_.issues.push_back(std::move(mi));
         }
-        path.resize(base);
+        prune_steps_.pop_back();
       }
     }
   }
+  std::vector<std::pair<const care::FieldInfo*, std::size_t>> prune_steps_;
 
   // A vector borrowed from a free list for one rule's evaluation and given back cleared, its
   // capacity kept: a message runs hundreds of rules (and groups once per context), and a fresh
@@ -585,25 +618,29 @@ class Run {
   };
 
   std::vector<std::vector<Read>> spare_reads_;
-  std::vector<std::vector<Item>> spare_items_;
   std::string scratch_;  // text of a value being compared (conditions)
 
   const Profile& profile_;
   const hl7v2::Message& m_;
-  const SegmentIds ids_;
+  const SegmentIds& ids_;
   Translation& out_;
+  const bool track_reads_;
   std::vector<Read> reads_;
+  std::vector<Item> items_;  // the values of the leaf rule being applied
   // See key_values(); a list, so that a group's values stay put while an inner group adds its own
   // (and nothing is allocated for a message without such groups).
   std::list<KeyValues> key_values_;
-  care::ValueRef root_;
+  std::vector<care::ValueRef> roots_;  // by care::EntityType
 };
 
 }  // namespace
 
-Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const hl7v2::Message& message) {
+namespace {
+
+// select_profile and translate_with over segment ids made once for both.
+Result<const Profile*, MappingIssue> select_profile_by_ids(const ProfileSet& set, const hl7v2::Message& message,
+                                                           const SegmentIds& ids) {
   std::vector<const Profile*> hits;
-  const SegmentIds ids(message);
   for (const auto& p : set.profiles()) {
     if (p->abstract || p->direction != Direction::kHl7v2ToCare || !p->match) continue;
     // Matching records no reads here; translate_with records the match fields of the chosen one.
@@ -660,13 +697,13 @@ Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const
   return err(std::move(mi));
 }
 
-Translation translate_with(const Profile& profile, const hl7v2::Message& message, const TranslateOptions& options,
-                           LedgerDetail ledger) {
+Translation translate_by_ids(const Profile& profile, const hl7v2::Message& message, const SegmentIds& ids,
+                             const TranslateOptions& options, LedgerDetail ledger) {
   Translation out;
   out.profile = &profile;
-  Run run(profile, message, out);
+  Run run(profile, message, ids, out, ledger != LedgerDetail::kNone);
   // The match condition's fields were read to select the profile.
-  if (profile.match) {
+  if (profile.match && ledger != LedgerDetail::kNone) {
     std::vector<Read> reads;
     std::function<void(const Condition&)> walk = [&](const Condition& c) {
       for (const Condition& k : c.children) walk(k);
@@ -687,15 +724,27 @@ Translation translate_with(const Profile& profile, const hl7v2::Message& message
   return out;
 }
 
+}  // namespace
+
+Result<const Profile*, MappingIssue> select_profile(const ProfileSet& set, const hl7v2::Message& message) {
+  return select_profile_by_ids(set, message, SegmentIds(message));
+}
+
+Translation translate_with(const Profile& profile, const hl7v2::Message& message, const TranslateOptions& options,
+                           LedgerDetail ledger) {
+  return translate_by_ids(profile, message, SegmentIds(message), options, ledger);
+}
+
 Translation translate(const ProfileSet& set, const hl7v2::Message& message, const TranslateOptions& options,
                       LedgerDetail ledger) {
-  auto p = select_profile(set, message);
+  const SegmentIds ids(message);
+  auto p = select_profile_by_ids(set, message, ids);
   if (!p) {
     Translation out;
     out.issues.push_back(p.error());
     return out;
   }
-  return translate_with(**p, message, options, ledger);
+  return translate_by_ids(**p, message, ids, options, ledger);
 }
 
 std::string translation_to_json(const Translation& t, bool pretty) {

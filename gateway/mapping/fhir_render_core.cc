@@ -145,8 +145,10 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered
       } else {
         Value* found = nullptr;
         for (auto& e : arr.GetArray()) {
-          auto k = e.FindMember(step.key.c_str());
-          if (k != e.MemberEnd() && k->value.IsString() && step.key_value == k->value.GetString()) found = &e;
+          auto k = find_member(e, step.key);
+          if (k != e.MemberEnd() && k->value.IsString() &&
+              std::string_view(k->value.GetString(), k->value.GetStringLength()) == step.key_value)
+            found = &e;
         }
         if (!found) {
           Value e(rapidjson::kObjectType);
@@ -176,15 +178,19 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered
 
 std::vector<const Profile*> applicable_profiles(const ProfileSet& set, std::string_view only) {
   std::vector<const Profile*> chosen;
+  // The profiles some non-abstract profile extends, gathered in one pass (this runs per call of
+  // translate_to_fhir).
+  std::vector<const Profile*> extended;
+  if (only.empty())
+    for (const auto& o : set.profiles())
+      if (o->base && !o->abstract) extended.push_back(o->base);
   for (const auto& p : set.profiles()) {
     if (p->direction != Direction::kCareToFhir || p->abstract) continue;
     if (!only.empty()) {
       if (p->name == only) chosen.push_back(p.get());
       continue;
     }
-    const bool extended = std::any_of(set.profiles().begin(), set.profiles().end(),
-                                      [&](const auto& o) { return o->base == p.get() && !o->abstract; });
-    if (!extended) chosen.push_back(p.get());
+    if (std::find(extended.begin(), extended.end(), p.get()) == extended.end()) chosen.push_back(p.get());
   }
   return chosen;
 }
@@ -570,8 +576,9 @@ bool RuleWalker::value(const CareFhirRule& r, const ValueView& in, const fhir::T
     }
     coding = &t.coding;
   }
+  using Form = CareFhirRule::TargetForm;
   if (const care::Coding* c = coding) {
-    if (type.name == "code") {
+    if (r.target_form == Form::kCode) {
       out = str(c->code, a_);
       return true;
     }
@@ -579,7 +586,7 @@ bool RuleWalker::value(const CareFhirRule& r, const ValueView& in, const fhir::T
     if (!c->system.empty()) cv.AddMember("system", str(c->system, a_), a_);
     cv.AddMember("code", str(c->code, a_), a_);
     if (!c->display.empty()) cv.AddMember("display", str(c->display, a_), a_);
-    if (type.name == "CodeableConcept") {
+    if (r.target_form == Form::kCodeableConcept) {
       out.SetObject();
       Value list(rapidjson::kArrayType);
       list.PushBack(cv, a_);
@@ -601,8 +608,8 @@ bool RuleWalker::value(const CareFhirRule& r, const ValueView& in, const fhir::T
   }
   const std::string_view s = in.text;
   if (s.empty()) return false;
-  const bool date_time = type.name == "dateTime";
-  const bool instant = !date_time && type.name == "instant";
+  const bool date_time = r.target_form == Form::kDateTime;
+  const bool instant = r.target_form == Form::kInstant;
   if (instant && s.find('T') == std::string_view::npos) {
     issue(r, r.required, hl7v2::ErrorCode::kDataType, "'" + std::string(s) + "' has no time; FHIR instant needs one");
     return false;

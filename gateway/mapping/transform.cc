@@ -328,6 +328,12 @@ Result<std::string, std::string> hl7_to_date_time(std::string_view ts, const Tim
   return out;
 }
 
+namespace {
+// The "C" locale's toupper (the process never sets another), inlined: no library call per byte,
+// and UTF-8 bytes are never touched.
+char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c; }
+}  // namespace
+
 Status<std::string> apply(const Transform& t, std::vector<Item>& items, const TransformEnv& env,
                           Cursor* failed_at) {
   using Op = Transform::Op;
@@ -357,10 +363,10 @@ Status<std::string> apply(const Transform& t, std::vector<Item>& items, const Tr
         break;
       }
       case Op::kUpper:
-        for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (char& c : s) c = ascii_upper(c);
         break;
       case Op::kLower:
-        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : s) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
         break;
       case Op::kNhsNumber: {
         auto n = care::parse_nhs_number(s);
@@ -384,7 +390,7 @@ Status<std::string> apply(const Transform& t, std::vector<Item>& items, const Tr
       }
       case Op::kBoolean: {
         std::string u;
-        for (char c : s) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (char c : s) u += ascii_upper(c);
         if (u == "Y" || u == "YES" || u == "T" || u == "TRUE" || u == "1") item.value = true;
         else if (u == "N" || u == "NO" || u == "F" || u == "FALSE" || u == "0") item.value = false;
         else return fail("'" + s + "' is not a yes/no value (Y, N, TRUE, FALSE, 1, 0)");

@@ -15,14 +15,20 @@ hl7v2::Element Cursor::element(const hl7v2::Message& m) const {
   return seg.at(field, repetition ? repetition : 1, component, subcomponent);
 }
 
-hl7v2::Location Cursor::location(const hl7v2::Message& m) const {
+hl7v2::Location Cursor::location(const hl7v2::Message& m, const SegmentIds* ids) const {
   hl7v2::Location loc;
   if (level == V2Level::kMessage || segment >= m.segment_count()) return loc;
   hl7v2::Segment seg = m.segment(segment);
   loc.segment_index = segment + 1;
-  loc.segment_id = std::string(seg.id());
-  for (std::uint32_t i = 0; i <= segment; ++i)
-    if (m.segment(i).id() == seg.id()) ++loc.segment_occurrence;
+  const std::string_view id = seg.id();
+  loc.segment_id = std::string(id);
+  if (ids && id.size() <= 3) {  // a packed id is the whole id: integers compared, not text
+    const std::uint32_t key = ids->key(segment);
+    for (std::uint32_t i = 0; i <= segment; ++i) loc.segment_occurrence += ids->key(i) == key;
+  } else {
+    for (std::uint32_t i = 0; i <= segment; ++i)
+      if (m.segment(i).id() == id) ++loc.segment_occurrence;
+  }
   loc.field = field;
   loc.repetition = field ? (repetition ? repetition : 1) : 0;
   loc.component = component;
@@ -32,14 +38,17 @@ hl7v2::Location Cursor::location(const hl7v2::Message& m) const {
 
 std::string Cursor::to_string(const hl7v2::Message& m) const {
   if (level == V2Level::kMessage || segment >= m.segment_count()) return "message";
-  const hl7v2::Location loc = location(m);
+  return to_string(location(m));
+}
+
+std::string Cursor::to_string(const hl7v2::Location& loc) {
   std::string out = loc.segment_id;
   if (loc.segment_occurrence > 1) out += "[" + std::to_string(loc.segment_occurrence) + "]";
-  if (!field) return out;
-  out += "-" + std::to_string(field);
-  if (repetition > 1) out += "[" + std::to_string(repetition) + "]";
-  if (component) out += "." + std::to_string(component);
-  if (subcomponent) out += "." + std::to_string(subcomponent);
+  if (!loc.field) return out;
+  out += "-" + std::to_string(loc.field);
+  if (loc.repetition > 1) out += "[" + std::to_string(loc.repetition) + "]";
+  if (loc.component) out += "." + std::to_string(loc.component);
+  if (loc.subcomponent) out += "." + std::to_string(loc.subcomponent);
   return out;
 }
 

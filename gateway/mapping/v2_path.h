@@ -34,6 +34,8 @@ namespace midhurst::mapping {
 // How deep a context or a path's end is.
 enum class V2Level : std::uint8_t { kMessage, kSegment, kField, kComponent, kSubcomponent };
 
+class SegmentIds;
+
 // One place in a message. Numbers are 1-based; 0 means "not that deep".
 struct Cursor {
   std::uint32_t segment = 0;  // 0-based segment index in the message; valid when level >= kSegment
@@ -46,7 +48,11 @@ struct Cursor {
   hl7v2::Element element(const hl7v2::Message& m) const;
   // "PID-3[2].4", "OBX[2]-5": the path form (hl7v2::Path::to_string style).
   std::string to_string(const hl7v2::Message& m) const;
-  hl7v2::Location location(const hl7v2::Message& m) const;
+  // The same from the location() of a cursor below message level.
+  static std::string to_string(const hl7v2::Location& loc);
+  // `ids`, when given, are the message's (see SegmentIds): the segment's occurrence is then
+  // counted without comparing ids as text.
+  hl7v2::Location location(const hl7v2::Message& m, const SegmentIds* ids = nullptr) const;
 };
 
 // The segment ids of one message packed as numbers, made once per message: absolute paths then

@@ -121,6 +121,9 @@ const std::vector<Binding>& bindings() {
        [](Config& c, uint64_t n, const std::string&) {
          c.http_limits.idle_timeout = std::chrono::seconds(n);
        }},
+      {"http.render_cache_mib", "MIDHURST_HTTP_RENDER_CACHE_MIB",
+       "MiB of rendered FHIR resources kept for reads and searches; 0 = off (64)", Kind::kCount, 0, 65536,
+       [](Config& c, uint64_t n, const std::string&) { c.http_limits.render_cache_mib = n; }},
       {"mllp.listen", "MIDHURST_MLLP", "MLLP listen address HOST:PORT (default 127.0.0.1:2575)",
        Kind::kEndpoint, 0, 0,
        [](Config& c, uint64_t, const std::string& t) { c.mllp = *parse_endpoint(t); }},

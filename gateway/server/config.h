@@ -65,6 +65,9 @@ struct HttpLimits {
   // A connection that sends nothing (between requests, or mid-request) for this long is
   // closed. Short, because FHIR clients reconnect cheaply and idle sockets cost memory.
   std::chrono::seconds idle_timeout{30};
+  // Rendered FHIR resources kept as JSON text (render_cache.h), in MiB; 0 turns the cache off.
+  // 64 MiB holds roughly 50,000 rendered Patients: the ones being read again and again.
+  size_t render_cache_mib = 64;
 };
 
 struct MllpLimits {

@@ -232,6 +232,21 @@ TEST_CASE("config: --set and the environment", "[config]") {
   CHECK(c.clients[0].name == "e");
 }
 
+TEST_CASE("config: the render cache size by file, --set and environment, and 0 turns it off", "[config]") {
+  Config c;
+  CHECK(c.http_limits.render_cache_mib == 64);
+  CHECK(apply_config_json(R"({"http": {"render_cache_mib": 16}})", "f.json", c).empty());
+  CHECK(c.http_limits.render_cache_mib == 16);
+  CHECK(apply_setting("http.render_cache_mib", "0", "--set", c).empty());
+  CHECK(c.http_limits.render_cache_mib == 0);
+  std::map<std::string, std::string> env = {{"MIDHURST_HTTP_RENDER_CACHE_MIB", "128"}};
+  CHECK(apply_environment([&](const char* n) { return env.count(n) ? env[n].c_str() : nullptr; }, c).empty());
+  CHECK(c.http_limits.render_cache_mib == 128);
+  const ConfigErrors errors = apply_config_json(R"({"http": {"render_cache_mib": 100000}})", "f.json", c);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].to_string() == "f.json:1:31: http.render_cache_mib: must be a whole number from 0 to 65536");
+}
+
 TEST_CASE("config: http and mllp on one address is refused", "[config]") {
   Config c;
   c.mllp = c.http;

@@ -272,6 +272,29 @@ bool Service::begin(Call& call, const HttpRequest& request, const RequestContext
   return true;
 }
 
+std::shared_ptr<const CachedRender> Service::render_text(const Call& call, std::string_view resource_type,
+                                                         const store::EntityVersion& v, std::string_view id) const {
+  if (v.type == care::EntityType::kProvenance) return nullptr;  // its targets are other rows
+  RenderCache* cache = deps_.render_cache && deps_.render_cache->enabled() ? deps_.render_cache : nullptr;
+  const RenderKey key{v.type, v.id, v.version, resource_type, id};
+  if (cache)
+    if (auto hit = cache->get(call.renderer.get(), key)) return hit;
+  auto made = std::make_shared<CachedRender>();
+  for (mapping::RenderedResource& r : render(call, resource_type, v, id)) {
+    CachedResource c;
+    c.rule = r.rule;
+    c.id = std::move(r.id);
+    c.item = r.item;
+    c.json = compact_resource_json(r.json, call.model(), &c.plain);
+    c.json.shrink_to_fit();  // the writer's buffer is far larger than a resource: keep only the text
+    patients_of(r.json, &c.patients);
+    made->push_back(std::move(c));
+  }
+  // A render that failed is not kept: it is retried (and logged) on the next request.
+  if (cache && !made->empty()) cache->put(call.renderer, key, made);
+  return made;
+}
+
 std::vector<mapping::RenderedResource> Service::render(const Call& call, std::string_view resource_type,
                                                        const store::EntityVersion& v, std::string_view id) const {
   mapping::RenderOptions options;
@@ -303,7 +326,8 @@ void Service::provenance_targets(const std::string& provenance_id, std::vector<c
   }
 }
 
-Lookup Service::lookup(const Call& call, std::string_view type, std::string_view id, std::int64_t version) const {
+Lookup Service::lookup(const Call& call, std::string_view type, std::string_view id, std::int64_t version,
+                       bool text) const {
   Lookup out;
   for (const mapping::FhirIdTarget& target : call.renderer->resolve_id(type, id)) {
     auto got = version > 0 ? store().vread(target.rule->entity, target.entity_id, version)
@@ -320,14 +344,29 @@ Lookup Service::lookup(const Call& call, std::string_view type, std::string_view
       out.gone_version = v.version;
       return out;
     }
-    auto resources = render(call, type, v, id);
-    if (resources.empty()) continue;
     // memmem, not std::string::find: find stops at every '"' of the body to compare the rest.
     static constexpr std::string_view kReplacedBy = "\"replacedBy\"";
     const bool replaced = ::memmem(v.json.data(), v.json.size(), kReplacedBy.data(), kReplacedBy.size()) != nullptr;
+    Found found;
+    found.replaced = replaced;
+    if (text && !replaced && v.type != care::EntityType::kProvenance) {
+      // Every resource of the type the version renders, as a search renders them, so that reads
+      // and searches share one cache entry; then the one with this id.
+      found.cached = render_text(call, type, v);
+      if (!found.cached) continue;
+      const auto it = std::find_if(found.cached->begin(), found.cached->end(),
+                                   [&](const CachedResource& c) { return c.id == id; });
+      if (it == found.cached->end()) continue;
+      found.match = static_cast<std::size_t>(it - found.cached->begin());
+    } else {
+      auto resources = render(call, type, v, id);
+      if (resources.empty()) continue;
+      found.resource = std::move(resources[0].json);
+    }
     v.json.clear();
+    found.version = std::move(v);
     out.kind = Lookup::Kind::kFound;
-    out.found = Found{std::move(resources[0].json), std::move(v), replaced};
+    out.found = std::move(found);
     return out;
   }
   return out;
@@ -368,7 +407,7 @@ bool Service::audit(const Call& call, std::string interaction, std::string outco
 
 Result<Service::SearchPage, std::pair<int, std::string>> Service::search(const Call& call, std::string_view type,
                                                                          const fhir::SearchRequest& request,
-                                                                         bool want_total) const {
+                                                                         bool want_total, bool text) const {
   SearchPage page;
   const auto entity = search_entity(*call.renderer, type);
   if (!entity) return err(std::make_pair(404, std::string(type) + " is not served by the loaded mapping profiles"));
@@ -383,7 +422,21 @@ Result<Service::SearchPage, std::pair<int, std::string>> Service::search(const C
     const bool bad = found.error().code == store::StoreError::Code::kInvalidArgument;
     return err(std::make_pair(bad ? 400 : 500, found.error().message));
   }
+  // Text needs no document: only when nothing is checked on the rendered resources.
+  const bool as_text =
+      text && plan->filters.empty() && plan->fhir_ids.empty() && *entity != care::EntityType::kProvenance;
   for (const store::EntityVersion& v : found->entries) {
+    if (as_text) {
+      auto rendered = render_text(call, type, v);
+      if (!rendered) continue;
+      for (const CachedResource& c : *rendered) {
+        page.cached.push_back(&c);
+        page.provenance.push_back(v.provenance_id);
+        page.entity_ids.push_back(v.id);
+      }
+      page.texts.push_back(std::move(rendered));
+      continue;
+    }
     for (mapping::RenderedResource& r : render(call, type, v)) {
       if (!plan->fhir_ids.empty() &&
           std::find(plan->fhir_ids.begin(), plan->fhir_ids.end(), r.id) == plan->fhir_ids.end())
@@ -440,7 +493,7 @@ class Handlers {
     }
     std::vector<std::string> patients;
     if (type == "Patient") patients.push_back(id);
-    Lookup l = s_->lookup(call, type, id, version);
+    Lookup l = s_->lookup(call, type, id, version, call.compact_json());
     HttpResponse response;
     std::string outcome = "success";
     switch (l.kind) {
@@ -459,16 +512,24 @@ class Handlers {
         response.headers.emplace_back("ETag", etag(l.gone_version));
         break;
       case Lookup::Kind::kFound: {
-        rapidjson::Document& res = l.found->resource;
-        if (type == "Patient" && version == 0 && l.found->replaced) mark_merged(call, id, res);
-        Service::patients_of(res, &patients);
         const store::EntityVersion& v = l.found->version;
-        if (version == 0 && none_match_hits(req.header("if-none-match"), v.version)) {
-          response.status = 304;
-          response = with_headers(std::move(response), v.version, v.last_updated);
+        const bool not_modified = version == 0 && none_match_hits(req.header("if-none-match"), v.version);
+        if (const auto& cached = l.found->cached) {
+          const CachedResource& c = (*cached)[l.found->match];
+          for (const std::string& p : c.patients)
+            if (std::find(patients.begin(), patients.end(), p) == patients.end()) patients.push_back(p);
+          if (!not_modified) {
+            response.content_type = std::string(kFhirJson);
+            response.body = c.json;
+          }
         } else {
-          response = with_headers(resource_response(200, res, call.how, call.model()), v.version, v.last_updated);
+          rapidjson::Document& res = l.found->resource;
+          if (type == "Patient" && version == 0 && l.found->replaced) mark_merged(call, id, res);
+          Service::patients_of(res, &patients);
+          if (!not_modified) response = resource_response(200, res, call.how, call.model());
         }
+        if (not_modified) response.status = 304;
+        response = with_headers(std::move(response), v.version, v.last_updated);
         break;
       }
     }
@@ -619,7 +680,15 @@ class Handlers {
     }
 
     const bool want_total = request.total != fhir::TotalMode::kNone;
-    auto page = s_->search(call, type, request, want_total);
+    // Compact JSON without includes or warnings: the matches are spliced into the Bundle as
+    // the render cache's text (search_text_response); otherwise the Bundle is built as a document.
+    const bool as_text = call.compact_json() && request.includes.empty() && request.revincludes.empty() &&
+                         warnings.empty();
+    auto page = s_->search(call, type, request, want_total, as_text);
+    // A match the model cannot write makes resource_response() write the whole Bundle as plain
+    // JSON: that Bundle is built as a document.
+    if (page && std::any_of(page->cached.begin(), page->cached.end(), [](auto* c) { return c->plain; }))
+      page = s_->search(call, type, request, want_total, false);
     if (!page) {
       const auto& [status, why] = page.error();
       const fhir::IssueType type_code = status == 500   ? fhir::IssueType::kException
@@ -642,6 +711,16 @@ class Handlers {
     b.link("self", link_url(request.cursor));
     if (!page->next_cursor.empty()) b.link("next", link_url(page->next_cursor));
     if (!page->prev_cursor.empty()) b.link("previous", link_url(page->prev_cursor));
+    if (page->matches.empty() && page->warnings.empty() && as_text) {
+      for (const CachedResource* c : page->cached)
+        for (const std::string& p : c->patients)
+          if (std::find(patients.begin(), patients.end(), p) == patients.end()) patients.push_back(p);
+      auto response = search_text_response(call, type, b, page->cached);
+      if (response.status != 200) return respond(std::move(response));
+      if (!s_->audit(call, kSearchType, "success", patients))
+        return respond(s_->fail(call, 503, fhir::IssueType::kTransient, "the audit trail cannot be written; try again"));
+      return respond(std::move(response));
+    }
 
     std::set<std::string> seen;  // "Type/id" already in the Bundle
     for (const mapping::RenderedResource& r : page->matches) {
@@ -786,6 +865,41 @@ class Handlers {
   }
 
  private:
+  // A searchset Bundle as compact JSON: the envelope `b` holds (id, timestamp, total, links)
+  // written as a document, then one entry per match with its text spliced in, in the order and
+  // form BundleBuilder::add_search_result gives ({"fullUrl", "resource", "search": match}).
+  // REQUIRES: no match is `plain` (the model would not have written the Bundle either).
+  HttpResponse search_text_response(const Call& call, const std::string& type, fhir::BundleBuilder& b,
+                                    const std::vector<const CachedResource*>& matches) const {
+    auto doc = b.finish();
+    if (!doc) return s_->fail(call, 500, fhir::IssueType::kException, doc.error().to_string());
+    HttpResponse r = resource_response(200, *doc, call.how, call.model());
+    if (matches.empty() || r.status != 200 || r.body.empty() || r.body.back() != '}') return r;
+    // "http://host" as a JSON string without its closing quote; type and ids need no escapes.
+    std::string url_prefix = json_string_literal(call.base + "/" + type + "/");
+    url_prefix.pop_back();
+    std::size_t size = r.body.size() + 16;
+    for (const CachedResource* c : matches) size += url_prefix.size() + c->id.size() + c->json.size() + 64;
+    std::string out;
+    out.reserve(size);
+    out.append(r.body, 0, r.body.size() - 1);
+    out += ",\"entry\":[";
+    bool first = true;
+    for (const CachedResource* c : matches) {
+      if (!first) out += ',';
+      first = false;
+      out += "{\"fullUrl\":";
+      out += url_prefix;
+      out += c->id;
+      out += "\",\"resource\":";
+      out += c->json;
+      out += ",\"search\":{\"mode\":\"match\"}}";
+    }
+    out += "]}";
+    r.body = std::move(out);
+    return r;
+  }
+
   static std::string join_names(const std::vector<std::string>& names) {
     std::string out;
     for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -940,6 +1054,24 @@ void add_fhir_rest_routes(HttpApp& app, const FhirRestDeps& deps) {
                               "requests get 503 when it reaches the writer's limit")
                        .get();
     app.metrics().registry.on_expose([audit, &depth] { depth.set(static_cast<double>(audit->depth())); });
+  }
+  if (RenderCache* cache = deps.render_cache; cache && cache->enabled()) {
+    // Read at scrape time from the cache's own counters (kept under its shard locks).
+    auto& reg = app.metrics().registry;
+    Counter& hits = reg.counter("midhurst_render_cache_hits_total",
+                                "FHIR reads and search matches served from the rendered-resource cache").get();
+    Counter& misses = reg.counter("midhurst_render_cache_misses_total",
+                                  "FHIR reads and search matches rendered because the cache did not hold them").get();
+    Gauge& bytes = reg.gauge("midhurst_render_cache_bytes",
+                             "Bytes the rendered-resource cache holds (bounded by http.render_cache_mib)").get();
+    Gauge& entries = reg.gauge("midhurst_render_cache_entries", "Renders the rendered-resource cache holds").get();
+    reg.on_expose([cache, &hits, &misses, &bytes, &entries] {
+      const RenderCacheStats s = cache->stats();
+      hits.inc(static_cast<double>(s.hits) - hits.value());
+      misses.inc(static_cast<double>(s.misses) - misses.value());
+      bytes.set(static_cast<double>(s.bytes));
+      entries.set(static_cast<double>(s.entries));
+    });
   }
   const std::vector<std::string>& types = deps.types.empty() ? kDefaultFhirTypes : deps.types;
   auto add = [&](std::string method, std::string pattern, std::string type, Handler handler,

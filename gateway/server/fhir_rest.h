@@ -44,6 +44,7 @@ class ProfileStore;
 namespace midhurst::server {
 
 class AuditWriter;
+class RenderCache;
 
 // The renderer for the profiles in use (a new one after a reload); nullptr when none loads.
 using RendererSource = std::function<std::shared_ptr<const mapping::FhirRenderer>()>;
@@ -56,6 +57,9 @@ struct FhirRestDeps {
   store::Store* store = nullptr;
   RendererSource renderer;
   AuditWriter* audit = nullptr;
+  // Rendered resources kept as compact JSON text (render_cache.h); null or disabled: none.
+  // Its hits, misses and bytes are served in /metrics.
+  RenderCache* render_cache = nullptr;
   // Resource types to route (besides AuditEvent). Default: kDefaultFhirTypes. A routed type
   // that the loaded profiles do not serve answers 404 saying so.
   std::vector<std::string> types;

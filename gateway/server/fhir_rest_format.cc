@@ -61,6 +61,10 @@ HttpResponse resource_response(int status, const rapidjson::Value& resource, con
     return r;
   }
   r.content_type = std::string(kFhirJson);
+  if (!how.pretty) {
+    r.body = compact_resource_json(resource, model);
+    return r;
+  }
   // With a model, numbers held as text (json.h contract) print as numbers.
   if (model) {
     if (auto text = fhir::write_json(resource, *model, {.pretty = how.pretty})) {
@@ -70,6 +74,22 @@ HttpResponse resource_response(int status, const rapidjson::Value& resource, con
   }
   r.body = write_plain_json(resource, how.pretty);
   return r;
+}
+
+std::string compact_resource_json(const rapidjson::Value& resource, const fhir::Model* model, bool* plain) {
+  if (plain) *plain = false;
+  if (model) {
+    if (auto text = fhir::write_json(resource, *model)) return std::move(*text);
+  }
+  if (plain) *plain = true;
+  return write_plain_json(resource, false);
+}
+
+std::string json_string_literal(std::string_view text) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 HttpResponse outcome_response(int status, fhir::IssueType type, std::string_view diagnostics, const Negotiated& how,

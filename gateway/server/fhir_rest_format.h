@@ -38,6 +38,14 @@ Result<Negotiated, std::string> negotiate_wire_format(const std::vector<std::pai
 HttpResponse resource_response(int status, const rapidjson::Value& resource, const Negotiated& how,
                                const fhir::Model* model);
 
+// The compact JSON body resource_response() writes for `resource` in JSON without _pretty.
+// `plain` (optional) is set when the model could not write it (numbers held as text then stay
+// strings, as in resource_response()).
+std::string compact_resource_json(const rapidjson::Value& resource, const fhir::Model* model, bool* plain = nullptr);
+
+// `text` as a JSON string literal, quotes included, escaped as the JSON writers escape it.
+std::string json_string_literal(std::string_view text);
+
 // An OperationOutcome with one issue, in the negotiated format.
 HttpResponse outcome_response(int status, fhir::IssueType type, std::string_view diagnostics,
                               const Negotiated& how, const fhir::Model* model,

@@ -16,6 +16,7 @@
 #include "server/fhir_rest_audit.h"
 #include "server/fhir_rest_format.h"
 #include "server/fhir_rest_search.h"
+#include "server/render_cache.h"
 #include "store/store.h"
 
 namespace midhurst::server::rest {
@@ -30,11 +31,17 @@ struct Call {
   std::vector<std::pair<std::string, std::string>> params;  // query (+ form body for _search)
 
   const fhir::Model* model() const { return renderer ? renderer->profiles().fhir_model() : nullptr; }
+  // The answer is compact JSON: rendered resources can be served as cached text.
+  bool compact_json() const { return how.format == WireFormat::kJson && !how.pretty; }
 };
 
 // A resource found by type and id, with the entity version it was rendered from.
 struct Found {
-  rapidjson::Document resource;
+  rapidjson::Document resource;  // empty when `cached` holds the resource
+  // Lookups that accept text (Service::lookup with `text`): the resource as compact FHIR JSON,
+  // (*cached)[match], from the render cache or rendered and written for it.
+  std::shared_ptr<const CachedRender> cached;
+  std::size_t match = 0;
   store::EntityVersion version;  // json cleared
   // The care entity names a record that replaced it (`replacedBy`): only such a Patient can be
   // merged away (the store's invariant M1), so only then is the merge link looked up.
@@ -60,12 +67,20 @@ class Service {
   bool begin(Call& call, const HttpRequest& request, const RequestContext& context, const Respond& respond,
              bool form_body = false) const;
 
-  // Current (version 0) or a given version of type/id.
-  Lookup lookup(const Call& call, std::string_view type, std::string_view id, std::int64_t version = 0) const;
+  // Current (version 0) or a given version of type/id. With `text`, the resource may come back
+  // as compact JSON text (Found::cached) instead of a document: not for a Provenance, nor for a
+  // Patient merged away (whose document the read handler adds a link to).
+  Lookup lookup(const Call& call, std::string_view type, std::string_view id, std::int64_t version = 0,
+                bool text = false) const;
 
   // The resources of `resource_type` an entity version renders (filtered to `id` when given).
   std::vector<mapping::RenderedResource> render(const Call& call, std::string_view resource_type,
                                                 const store::EntityVersion& v, std::string_view id = {}) const;
+
+  // The same as compact FHIR JSON text, through the render cache. Null when the version's
+  // render cannot be kept as text (a Provenance: its targets come from other rows).
+  std::shared_ptr<const CachedRender> render_text(const Call& call, std::string_view resource_type,
+                                                  const store::EntityVersion& v, std::string_view id = {}) const;
 
   // References to the entities whose versions cite the Provenance `provenance_id` (its targets,
   // from the store), appended to `out` once each.
@@ -87,14 +102,20 @@ class Service {
   // Runs a search of `type` with already-parsed parameters; the matches of one page.
   struct SearchPage {
     std::vector<mapping::RenderedResource> matches;
-    std::vector<std::string> provenance;  // per match: its entity version's Provenance id ("" = none)
-    std::vector<std::string> entity_ids;  // per match: the entity it was rendered from
+    // Searches run with `text` whose matches need no document (no filter on rendered
+    // resources): the matches as compact JSON instead, `matches` empty.
+    std::vector<std::shared_ptr<const CachedRender>> texts;  // keeps `cached` alive
+    std::vector<const CachedResource*> cached;
+    // Per match (or cached entry): its entity version's Provenance id ("" = none) and entity.
+    std::vector<std::string> provenance;
+    std::vector<std::string> entity_ids;
     std::string next_cursor, prev_cursor;
     std::optional<std::int64_t> total;
     std::vector<std::string> warnings;
   };
   Result<SearchPage, std::pair<int, std::string>> search(const Call& call, std::string_view type,
-                                                         const fhir::SearchRequest& request, bool want_total) const;
+                                                         const fhir::SearchRequest& request, bool want_total,
+                                                         bool text = false) const;
 
  private:
   FhirRestDeps deps_;

@@ -18,6 +18,7 @@
 #include "server/http_app.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/render_cache.h"
 #include "server/server_metrics.h"
 #include "store/test_support.h"
 
@@ -83,14 +84,17 @@ struct RestEnv {
   std::unique_ptr<store::Store> store;
   std::shared_ptr<const mapping::FhirRenderer> renderer;
   std::unique_ptr<AuditWriter> audit;
+  // On by default, so that every REST test also checks the cached path's answers.
+  std::unique_ptr<RenderCache> cache;
   MetricsRegistry registry;
   ServerMetrics metrics{registry};
   std::unique_ptr<HttpApp> app;
   int control = 0;
 
-  // `faults`: injected into the store (for the audit writer's failure paths).
+  // `faults`: injected into the store (for the audit writer's failure paths). `cache_bytes`:
+  // the render cache's bound (0: no cache).
   explicit RestEnv(std::shared_ptr<const mapping::ProfileSet> profiles = care_fhir_profiles(),
-                   store::FaultInjection* faults = nullptr) {
+                   store::FaultInjection* faults = nullptr, std::size_t cache_bytes = std::size_t{64} << 20) {
     store::StoreOptions options;
     options.faults = faults;
     auto s = store::open_store("sqlite:" + (dir.path() / "store.db").string(), options);
@@ -105,10 +109,13 @@ struct RestEnv {
                        {"patients-only", sha256_hex("pat"), {"system/Patient.read"}},
                        {"auditor", sha256_hex("audit"), {"system/AuditEvent.read"}}}),
         metrics);
+    cache = std::make_unique<RenderCache>(cache_bytes);
     FhirRestDeps deps;
     deps.store = store.get();
-    deps.renderer = [r = renderer] { return r; };
+    // Reads `renderer` on each request: a test swaps it as a profile reload would.
+    deps.renderer = [this] { return renderer; };
     deps.audit = audit.get();
+    deps.render_cache = cache.get();
     add_fhir_rest_routes(*app, deps);
   }
   ~RestEnv() {

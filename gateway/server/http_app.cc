@@ -173,6 +173,10 @@ Result<Format, std::string> negotiate_format(const std::vector<std::pair<std::st
     if (is_fhir_xml_type(t)) return Format::kFhirXml;
     return err("_format=" + *format + " is not a format this server produces (json or xml)");
   }
+  // What clients send nearly always, answered without parsing (the same answers as below).
+  if (accept.empty() || accept == "application/fhir+json" || accept == "application/json" || accept == "*/*")
+    return Format::kFhirJson;
+  if (accept == "application/fhir+xml") return Format::kFhirXml;
   if (trim(accept).empty()) return Format::kFhirJson;
   size_t start = 0;
   while (start <= accept.size()) {
@@ -384,10 +388,12 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
   };
   const Entry* matched = nullptr;  // once routed
   std::string client;  // for the log, once authenticated
-  Format errors_in = Format::kFhirJson;  // the client's format, once the query is read
+  // The format of error replies: JSON until the query is read, then (unset) the client's,
+  // worked out only when an error needs it.
+  std::optional<Format> errors_in = Format::kFhirJson;
   auto fail = [&](std::string route, int status, fhir::IssueType type, std::string why,
                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-    HttpResponse r = outcome_reply(status, type, why, errors_in);
+    HttpResponse r = outcome_reply(status, type, why, errors_in ? *errors_in : error_format(request));
     r.headers = std::move(headers);
     finish(matched, std::move(route), client, std::move(r));
   };
@@ -395,7 +401,7 @@ void HttpApp::handle(HttpRequest request, Respond respond) const {
   std::vector<std::string> segments;
   if (!parse_target(request.target, &request.path, &segments, &request.query))
     return fail("unmatched", 400, fhir::IssueType::kInvalid, "the request target is not a valid path and query");
-  errors_in = error_format(request);
+  errors_in.reset();
 
   Match m = match(request.method, segments);
   const std::string route = m.route ? m.route->pattern : "unmatched";

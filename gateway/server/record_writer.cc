@@ -507,22 +507,31 @@ store::StoreError corrupt(EntityType type, const std::string& id, const std::str
 }
 
 // Whether `merged` holds what `committed` holds, apart from the header (id, version,
-// lastUpdated, Provenance) that a new version would restamp.
+// lastUpdated, Provenance) that a new version would restamp. `merged` is unchanged on return;
+// its header is swapped out for the comparison instead of copying the whole entity.
 template <class T>
-bool same_content(T merged, const T& committed) {
-  static_cast<care::Entity&>(merged) = static_cast<const care::Entity&>(committed);
-  return merged == committed;
+bool same_content(T& merged, const T& committed) {
+  care::Entity& header = merged;
+  care::Entity own = std::move(header);
+  header = static_cast<const care::Entity&>(committed);
+  const bool same = merged == committed;
+  header = std::move(own);
+  return same;
 }
 
 // "" when `entity`, stored as version `version`, reads back (passes every check of the care
 // model's JSON form), else the model's objection. The store fills lastUpdated when it writes; a
-// stand-in takes its place here.
+// stand-in takes its place here. `entity` is unchanged on return (checked in place, not copied).
 template <class T>
-std::string reads_back(T entity, std::int64_t version) {
+std::string reads_back(T& entity, std::int64_t version) {
+  const std::int64_t own_version = entity.version;
+  const bool stand_in = entity.last_updated.empty();
   entity.version = version;
-  if (entity.last_updated.empty()) entity.last_updated = "2000-01-01T00:00:00Z";
+  if (stand_in) entity.last_updated = "2000-01-01T00:00:00Z";
   // The round trip's checks without the JSON (care/json.h), for every write of every message.
   auto checked = care::check_reads_back(entity);
+  entity.version = own_version;
+  if (stand_in) entity.last_updated.clear();
   return checked.ok() ? "" : checked.error().to_string();
 }
 
@@ -633,7 +642,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
   // The first write of the message that would not read back once stored: the message then
   // fails alone, before anything of it reaches the batch.
   std::optional<Problem> unreadable_change;
-  auto check_reads_back = [&](const auto& entity, EntityType type, std::int64_t version) {
+  auto check_reads_back = [&](auto& entity, EntityType type, std::int64_t version) {
     if (unreadable_change) return;
     if (std::string why = reads_back(entity, version); !why.empty())
       unreadable_change = Problem{"", 207, "the change would leave " + std::string(store::type_name(type)) + "/" +
