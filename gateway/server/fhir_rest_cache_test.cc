@@ -191,6 +191,40 @@ TEST_CASE("fhir rest cache: a hit answers the same bytes as a miss and as no cac
   CHECK(reads >= 4);
 }
 
+// A searchset's members that do not depend on the request's form: its links carry the query
+// (`_pretty` among it) and its id, meta and timestamp are made per request.
+rapidjson::Document searchset_content(const Reply& reply) {
+  rapidjson::Document d;
+  d.CopyFrom(reply.json, d.GetAllocator());
+  for (const char* name : {"id", "meta", "timestamp", "link"}) d.RemoveMember(name);
+  return d;
+}
+
+TEST_CASE("fhir rest cache: a spliced searchset holds what the document-built one holds") {
+  RestEnv env;
+  env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna", "1950-03-01", care::AdministrativeGender::kFemale))});
+  env.write({EntityWrite::put(patient("p2", nhs_number(2), "Brown", "Bob"))});
+  env.write({EntityWrite::put(testing::eol_plan("e1", "p1"))});
+  // Compact JSON is spliced from the cache's text; _pretty builds the Bundle as a document.
+  for (const std::string target : {"/Patient?_sort=_id", "/Patient?_count=1&_total=accurate", "/Flag?patient=Patient/p1",
+                                   "/Observation?patient=Patient/p1", "/Patient?name=nobody"}) {
+    INFO(target);
+    env.get(target);  // fills the cache
+    Reply spliced = env.get(target);
+    Reply built = env.get(target + "&_pretty=true");
+    REQUIRE(spliced.status() == 200);
+    REQUIRE(built.status() == 200);
+    REQUIRE(spliced.json.IsObject());
+    REQUIRE(built.json.IsObject());
+    CHECK(spliced.r.body.find('\n') == std::string::npos);
+    // rapidjson compares objects member by member, whatever their order.
+    CHECK(searchset_content(spliced) == searchset_content(built));
+    const auto entries = [](const Reply& r) { return r.json.HasMember("entry") ? r.json["entry"].Size() : 0u; };
+    CHECK(entries(spliced) == entries(built));
+    if (target == "/Patient?_sort=_id") CHECK(entries(spliced) == 2);
+  }
+}
+
 TEST_CASE("fhir rest cache: a new version is never answered from the cache") {
   RestEnv env;
   env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna"))});
