@@ -88,32 +88,45 @@ std::optional<ConceptMap> ConceptMap::from_json(const JsonDocument& doc, const E
     cm.groups_.push_back(std::move(group));
   }
   if (sink.count() != errors_before) return std::nullopt;
+  cm.build_index();
   return cm;
 }
 
+void ConceptMap::build_index() {
+  index_.clear();
+  for (const Group& g : groups_) index_.emplace_back(g.elements.begin(), g.elements.end());
+}
+
+ConceptMap::TranslationView ConceptMap::lookup(std::string_view code, std::string_view source_system) const {
+  TranslationView t;
+  const bool hashed = index_.size() == groups_.size();
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    const Group& g = groups_[i];
+    if (!source_system.empty() && g.source != source_system) continue;
+    const Target* target = nullptr;
+    if (hashed) {
+      if (auto it = index_[i].find(code); it != index_[i].end()) target = &it->second;
+    } else if (auto it = g.elements.find(code); it != g.elements.end()) {
+      target = &it->second;
+    }
+    if (!target) continue;
+    return {Translation::Kind::kMapped, g.target, target->code, target->display};
+  }
+  for (const Group& g : groups_) {
+    if (!source_system.empty() && g.source != source_system) continue;
+    if (g.unmapped == Group::Unmapped::kProvided) return {Translation::Kind::kUnmappedProvided, g.source, code, {}};
+    if (g.unmapped == Group::Unmapped::kFixed)
+      return {Translation::Kind::kUnmappedFixed, g.target, g.fixed.code, g.fixed.display};
+  }
+  return t;
+}
+
 ConceptMap::Translation ConceptMap::translate(std::string_view code, std::string_view source_system) const {
+  const TranslationView v = lookup(code, source_system);
   Translation t;
-  for (const Group& g : groups_) {
-    if (!source_system.empty() && g.source != source_system) continue;
-    auto it = g.elements.find(code);
-    if (it == g.elements.end()) continue;
-    t.kind = Translation::Kind::kMapped;
-    t.coding = care::Coding{g.target, it->second.code, it->second.display};
-    return t;
-  }
-  for (const Group& g : groups_) {
-    if (!source_system.empty() && g.source != source_system) continue;
-    if (g.unmapped == Group::Unmapped::kProvided) {
-      t.kind = Translation::Kind::kUnmappedProvided;
-      t.coding = care::Coding{g.source, std::string(code), ""};
-      return t;
-    }
-    if (g.unmapped == Group::Unmapped::kFixed) {
-      t.kind = Translation::Kind::kUnmappedFixed;
-      t.coding = care::Coding{g.target, g.fixed.code, g.fixed.display};
-      return t;
-    }
-  }
+  t.kind = v.kind;
+  if (v.kind != Translation::Kind::kUnmapped)
+    t.coding = care::Coding{std::string(v.system), std::string(v.code), std::string(v.display)};
   return t;
 }
 

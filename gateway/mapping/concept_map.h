@@ -10,10 +10,12 @@
 // Thread-safety: immutable after load; share freely.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "care/types.h"
@@ -53,13 +55,31 @@ class ConceptMap {
   // when given); the first hit wins. Not found: the first group with an `unmapped` rule decides
   // (provided: the code itself, in the group's source system; fixed: the fixed target code).
   Translation translate(std::string_view code, std::string_view source_system = {}) const;
+  // The same without copying: views into this map (and, for kUnmappedProvided, `code` itself as
+  // the code), for callers that write the coding out at once.
+  struct TranslationView {
+    Translation::Kind kind = Translation::Kind::kUnmapped;
+    std::string_view system, code, display;
+  };
+  TranslationView lookup(std::string_view code, std::string_view source_system = {}) const;
   // Every target code of every group (and fixed unmapped codes): for load-time checks of enum
   // targets.
   std::vector<std::string> target_codes() const;
 
  private:
+  // Each group's elements hashed by source code (lookup() runs for every coded value translated;
+  // the ordered map above stays for the callers that walk it). Built by from_json; a map without
+  // it (made otherwise) is looked up in the ordered maps.
+  struct CodeHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using CodeIndex = std::unordered_map<std::string, Target, CodeHash, std::equal_to<>>;
+  void build_index();
+
   std::string url_, name_;
   std::vector<Group> groups_;
+  std::vector<CodeIndex> index_;  // parallel to groups_
 };
 
 }  // namespace midhurst::mapping

@@ -96,22 +96,19 @@ class Run {
     static const V2Path kPaths[] = {*V2Path::parse("MSH-3.1", V2Level::kMessage), *V2Path::parse("MSH-4.1", V2Level::kMessage),
                                     *V2Path::parse("MSH-10", V2Level::kMessage), *V2Path::parse("MSH-9.1", V2Level::kMessage),
                                     *V2Path::parse("MSH-9.2", V2Level::kMessage)};
-    auto read = [&](const char* path) {
-      const V2Path* v = nullptr;
-      for (const V2Path& p : kPaths)
-        if (p.text() == path) v = &p;
-      std::string text;
-      v->expand(m_, ids_, Cursor{}, [&](const Cursor& c) {
-        text = c.element(m_).text();
+    auto read = [&](const V2Path& v, std::string& text) {
+      v.expand(m_, ids_, Cursor{}, [&](const Cursor& c) {
+        text.assign(c.element(m_).text(scratch_));
         if (!text.empty() && track_reads_) reads_.push_back({c, &kProvenanceRule});
       });
-      return text;
     };
-    p.sender.application = read("MSH-3.1");
-    p.sender.organization_ods = read("MSH-4.1");
-    p.message_id = read("MSH-10");
-    const std::string type = read("MSH-9.1"), event = read("MSH-9.2");
-    p.message_type = event.empty() ? type : type + "^" + event;
+    read(kPaths[0], p.sender.application);
+    read(kPaths[1], p.sender.organization_ods);
+    read(kPaths[2], p.message_id);
+    read(kPaths[3], p.message_type);
+    std::string event;
+    read(kPaths[4], event);
+    if (!event.empty()) p.message_type.append("^").append(event);
     p.format = care::SourceFormat::kHl7v2;
     p.journal_id = o.journal_id;
     p.profile = care::ProfileRef{profile_.name, profile_.version};

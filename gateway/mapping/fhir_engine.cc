@@ -151,7 +151,10 @@ std::string FhirTranslation::to_json(bool pretty) const {
 
 Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& record, const ProfileSet& set,
                                                          const FhirTranslateOptions& options) {
-  const std::vector<const Profile*> chosen = render::applicable_profiles(set, options.profile);
+  // The default choice is worked out at load; a named profile is looked up here.
+  std::vector<const Profile*> named;
+  if (!options.profile.empty()) named = render::applicable_profiles(set, options.profile);
+  const std::vector<const Profile*>& chosen = options.profile.empty() ? set.care_fhir_profiles() : named;
   if (chosen.empty() || !set.fhir_model())
     return err(MappingIssues{message_issue(hl7v2::ErrorCode::kUnsupportedMessageType,
                                            options.profile.empty() ? "no care→fhir profile is loaded"
@@ -164,7 +167,10 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
   // Resources are built in the Bundle's own allocator and moved in, not copied (a resource left
   // out only leaves its bytes in the Bundle's pool).
   Alloc& a = builder.allocator();
-  const std::vector<std::string> entity_resource = render::entity_resource_types(chosen);
+  std::vector<std::string> named_resources;
+  if (!options.profile.empty()) named_resources = render::entity_resource_types(chosen);
+  const std::vector<std::string>& entity_resource =
+      options.profile.empty() ? set.care_fhir_entity_resources() : named_resources;
   std::vector<std::string> full_urls;  // of the resources emitted so far ("@referencedBy")
   std::vector<const void*> read, read_whole;  // care values some rule rendered (the ledger)
   std::vector<std::string> entity_urls(care::entities().size());  // "@entity"
@@ -178,7 +184,23 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
   }
   ctx.entity_urls = &entity_urls;
   render::RuleWalker walker(a, out.issues, ctx);
-  std::vector<std::string> seen;  // "Type|system|value" already emitted
+  // "Type|system|value" of each resource emitted so far, one after another in `seen`; the
+  // strings below are reused from resource to resource, so that naming one allocates nothing.
+  std::string seen, name, system, value;
+  std::vector<std::size_t> seen_ends;
+  // A record renders a handful of resources: room for them up front rather than grown in steps.
+  seen.reserve(1024);
+  name.reserve(256);
+  seen_ends.reserve(16);
+  full_urls.reserve(16);
+  auto seen_before = [&](std::string_view n) {
+    std::size_t begin = 0;
+    for (std::size_t end : seen_ends) {
+      if (std::string_view(seen).substr(begin, end - begin) == n) return true;
+      begin = end;
+    }
+    return false;
+  };
   auto run_rule = [&](const Profile* p, const CareFhirRule& r) {
     const void* entity = record.find(r.source->info().entity->type);
     if (!entity) return;
@@ -196,19 +218,22 @@ Result<FhirTranslation, MappingIssues> translate_to_fhir(const care::Record& rec
       }
       if (!walker.resource(r, entity, v.ptr, info, res)) return;
       if (walker.needs_order()) render::order(res, *r.resource, a);
-      std::string system, value;
+      value.clear();
       for (const ResourceKey& k : r.keys) {
-        value = render::first_text(k.source, v.ptr, info);
-        system = k.system_source ? render::first_text(*k.system_source, v.ptr, info) : k.system;
+        render::first_text_into(k.source, v.ptr, info, value);
+        if (k.system_source) render::first_text_into(*k.system_source, v.ptr, info, system);
+        else system = k.system;
         if (!value.empty() && !system.empty()) break;
         value.clear();
       }
-      const std::string name = value.empty() ? p->name + "|" + r.id + "|" + std::to_string(run++)
-                                             : r.resource_type + "|" + system + "|" + value;
-      if (std::find(seen.begin(), seen.end(), name) != seen.end()) return;
-      seen.push_back(name);
-      const std::string full_url = name_uuid(name);
-      full_urls.push_back(full_url);
+      name.clear();
+      if (value.empty()) name.append(p->name).append("|").append(r.id).append("|").append(std::to_string(run++));
+      else name.append(r.resource_type).append("|").append(system).append("|").append(value);
+      if (seen_before(name)) return;
+      seen.append(name);
+      seen_ends.push_back(seen.size());
+      full_urls.push_back(name_uuid(name));
+      const std::string& full_url = full_urls.back();  // (nothing is added to full_urls below)
       const auto et = static_cast<std::size_t>(r.source->info().entity->type);
       if (r.served && render::renders_whole_entity(r) && entity_urls[et].empty() && entity_resource[et] == r.resource_type)
         entity_urls[et] = full_url;

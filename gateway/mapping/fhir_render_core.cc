@@ -15,12 +15,6 @@ Value str(std::string_view s, Alloc& a) {
   return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 
-std::string text_of(const care::Scalar& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-  return std::to_string(std::get<std::int64_t>(v));
-}
-
 // Where ":00" seconds go in a care dateTime that stops at hh:mm (FHIR needs seconds), or npos.
 std::size_t missing_seconds_at(std::string_view v) {
   const std::size_t t = v.find('T');
@@ -208,13 +202,16 @@ std::vector<std::string> entity_resource_types(const std::vector<const Profile*>
   return out;
 }
 
-std::string first_text(const care::CompiledPath& p, const void* obj, const care::StructInfo& info) {
-  std::string out;
+void first_text_into(const care::CompiledPath& p, const void* obj, const care::StructInfo& info, std::string& out) {
+  out.clear();
   p.visit(obj, info, [&](const care::ValueRef& r) {
     if (!out.empty()) return;
-    if (auto v = care::read_scalar(r)) out = text_of(*v);
+    if (const std::optional<ValueView> v = view_of(r)) {
+      if (v->kind == ValueView::Kind::kText) out.assign(v->text);
+      else if (v->kind == ValueView::Kind::kBoolean) out.assign(v->boolean ? "true" : "false");
+      else out.assign(std::to_string(v->integer));
+    }
   });
-  return out;
 }
 
 bool holds(const CareCondition& c, const void* obj, const care::StructInfo& info) {
@@ -560,32 +557,37 @@ bool RuleWalker::value(const CareFhirRule& r, const ValueView& in, const fhir::T
     }
     return true;
   }
-  const care::Coding* coding = in.kind == ValueView::Kind::kCoding ? in.coding : nullptr;
-  ConceptMap::Translation t;  // holds the coding a ConceptMap gave
+  // The coding to write, as views: the value's own, or the ConceptMap's entry (not copied).
+  struct CodingView {
+    std::string_view system, code, display;
+  };
+  std::optional<CodingView> coding;
+  if (in.kind == ValueView::Kind::kCoding) coding = CodingView{in.coding->system, in.coding->code, in.coding->display};
   if (r.concept_map) {
     const std::string_view code = in.text;
-    t = r.concept_map->translate(code);
+    ConceptMap::TranslationView t = r.concept_map->lookup(code);
     if (t.kind == ConceptMap::Translation::Kind::kUnmapped) {
       if (r.unmapped == CareFhirRule::Unmapped::kKeep) {
-        t.coding.code = std::string(code);
+        t.code = code;
       } else {
         issue(r, r.required || r.unmapped == CareFhirRule::Unmapped::kReject, hl7v2::ErrorCode::kTableValueNotFound,
               "code '" + std::string(code) + "' is not in ConceptMap " + r.concept_map_name);
         return false;
       }
     }
-    coding = &t.coding;
+    coding = CodingView{t.system, t.code, t.display};
   }
   using Form = CareFhirRule::TargetForm;
-  if (const care::Coding* c = coding) {
+  if (coding) {
+    const CodingView& c = *coding;
     if (r.target_form == Form::kCode) {
-      out = str(c->code, a_);
+      out = str(c.code, a_);
       return true;
     }
     Value cv(rapidjson::kObjectType);
-    if (!c->system.empty()) cv.AddMember("system", str(c->system, a_), a_);
-    cv.AddMember("code", str(c->code, a_), a_);
-    if (!c->display.empty()) cv.AddMember("display", str(c->display, a_), a_);
+    if (!c.system.empty()) cv.AddMember("system", str(c.system, a_), a_);
+    cv.AddMember("code", str(c.code, a_), a_);
+    if (!c.display.empty()) cv.AddMember("display", str(c.display, a_), a_);
     if (r.target_form == Form::kCodeableConcept) {
       out.SetObject();
       Value list(rapidjson::kArrayType);

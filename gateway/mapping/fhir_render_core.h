@@ -55,8 +55,8 @@ bool renders_whole_entity(const CareFhirRule& r);
 std::vector<std::string> entity_resource_types(const std::vector<const Profile*>& profiles);
 
 bool holds(const CareCondition& c, const void* obj, const care::StructInfo& info);
-// The first scalar a path reaches, as text ("" when none).
-std::string first_text(const care::CompiledPath& p, const void* obj, const care::StructInfo& info);
+// The first scalar a path reaches, as text, into `out` ("" when none; its buffer is reused).
+void first_text_into(const care::CompiledPath& p, const void* obj, const care::StructInfo& info, std::string& out);
 // A care dateTime as a FHIR dateTime/instant (":00" seconds added to hh:mm).
 std::string fhir_date_time(std::string_view v);
 

@@ -9,6 +9,7 @@
 
 #include "care/json.h"
 #include "fhir/r4.h"
+#include "mapping/fhir_render_core.h"
 #include "mapping/profile.h"
 #include "mapping/rule_json.h"
 
@@ -127,6 +128,8 @@ class Loader {
         if (std::find(unique.begin(), unique.end(), e) == unique.end()) unique.push_back(std::move(e));
       return err(std::move(unique));
     }
+    set_->care_fhir_profiles_ = render::applicable_profiles(*set_, "");
+    set_->care_fhir_entity_resources_ = render::entity_resource_types(set_->care_fhir_profiles_);
     return std::shared_ptr<const ProfileSet>(set_);
   }
 

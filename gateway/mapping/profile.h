@@ -156,6 +156,11 @@ class ProfileSet {
   const std::string& directory() const { return directory_; }
   // The FHIR model the care→fhir profiles were checked against; null when the set has none.
   const fhir::Model* fhir_model() const { return fhir_model_.get(); }
+  // care→fhir, worked out once at load (translate_to_fhir needs them per record): the profiles
+  // that apply when none is named (render::applicable_profiles) and, by care::EntityType, the
+  // resource type each entity renders as (render::entity_resource_types).
+  const std::vector<const Profile*>& care_fhir_profiles() const { return care_fhir_profiles_; }
+  const std::vector<std::string>& care_fhir_entity_resources() const { return care_fhir_entity_resources_; }
 
  private:
   friend class Loader;
@@ -164,6 +169,8 @@ class ProfileSet {
   std::vector<std::unique_ptr<Profile>> profiles_;
   std::vector<std::unique_ptr<ConceptMap>> concept_maps_;
   std::map<std::string, const ConceptMap*, std::less<>> concept_map_index_;
+  std::vector<const Profile*> care_fhir_profiles_;
+  std::vector<std::string> care_fhir_entity_resources_;
 };
 
 // Holds the current ProfileSet for hot reload: readers take a snapshot with current(); reload()

@@ -79,5 +79,40 @@ TEST_CASE("auth: bearer tokens", "[auth]") {
   CHECK(writer->may("Flag", Access::kRead));
 }
 
+// The per-thread memo of the last token's digest must never answer for another token: one that
+// shares a prefix, is a prefix, differs in length or in its last byte, or is too long to be
+// remembered; and the same token means the same client in every Authenticator.
+TEST_CASE("auth: repeated and alternating tokens on one thread", "[auth]") {
+  const std::string long_token(300, 'L');
+  std::vector<ClientConfig> clients = {
+      {"a", sha256_hex("token-a"), {"system/Patient.read"}},
+      {"b", sha256_hex("token-ab"), {"system/*.read"}},
+      {"long", sha256_hex(long_token), {"system/*.read"}},
+  };
+  Authenticator auth(clients);
+  Authenticator other({{"other", sha256_hex("token-a"), {"system/*.write"}}});
+  auto client = [](const Authenticator& a, const std::string& header) {
+    auto r = a.authenticate(header);
+    return r.ok() ? r->client : std::string("(refused)");
+  };
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    CHECK(client(auth, "Bearer token-a") == "a");
+    CHECK(client(auth, "Bearer token-a") == "a");
+    CHECK(client(auth, "Bearer token-ab") == "b");
+    CHECK(auth.authenticate("Bearer token-a").ok());
+    CHECK(auth.authenticate("Bearer token-").error() == AuthFailure::kUnknown);
+    CHECK(auth.authenticate("Bearer token-b").error() == AuthFailure::kUnknown);
+    CHECK(auth.authenticate(std::string("Bearer token-a") + '\0').error() == AuthFailure::kUnknown);
+    CHECK(client(other, "Bearer token-a") == "other");
+    CHECK(client(auth, "Bearer " + long_token) == "long");
+    CHECK(client(auth, "Bearer " + long_token) == "long");
+    CHECK(auth.authenticate("Bearer " + long_token + "x").error() == AuthFailure::kUnknown);
+    CHECK(auth.authenticate("Bearer " + long_token.substr(1)).error() == AuthFailure::kUnknown);
+  }
+  CHECK(sha256_hex("token-a") == sha256_hex("token-a"));
+  CHECK(sha256_hex("token-a") != sha256_hex("token-ab"));
+}
+
 }  // namespace
 }  // namespace midhurst::server

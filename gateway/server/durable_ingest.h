@@ -30,7 +30,10 @@
 //      waits while a built batch is still waiting for the committer, so batches grow under load
 //      instead of queueing. Should batch n fail as a whole (I5), every batch built before the
 //      resolver learned of it is answered as I5 too without being applied: it was built on
-//      writes that never happened.
+//      writes that never happened. The store lookups of one batch share one read snapshot
+//      (Store::read_scope), opened after the resolver has dropped from its memory the batches
+//      known to be committed: those are in the snapshot, and any batch not yet known to be
+//      committed is still in the memory, which lookups consult first.
 //  I5. When the store cannot commit at all (disk full, I/O error), nothing is journaled and
 //      each message gets AR (CR in enhanced mode) with error 207, asking the sender to resend.
 //

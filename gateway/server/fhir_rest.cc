@@ -413,6 +413,8 @@ Result<Service::SearchPage, std::pair<int, std::string>> Service::search(const C
   if (!entity) return err(std::make_pair(404, std::string(type) + " is not served by the loaded mapping profiles"));
   auto plan = plan_search(type, *entity, request, *call.renderer);
   if (!plan) return err(std::make_pair(400, plan.error()));
+  if (!plan->provenance_targets.empty())
+    if (auto resolved = resolve_provenance_targets(&*plan, store()); !resolved) return err(resolved.error());
   if (plan->nothing) {
     if (want_total) page.total = 0;
     return page;
@@ -452,25 +454,24 @@ Result<Service::SearchPage, std::pair<int, std::string>> Service::search(const C
   page.next_cursor = found->next_cursor;
   page.prev_cursor = found->prev_cursor;
   if (!want_total) return page;
-  // A first page with no next page holds every match: its size is the total, and the count
-  // (the common case: a search by NHS number) is saved.
-  if (plan->filters.empty() && plan->fhir_ids.empty() && plan->query.cursor.empty() && found->next_cursor.empty()) {
+  // A first page with no next page holds every match, rendered and checked: its size is the
+  // total, and the count (the common case: a search by NHS number) is saved.
+  if (plan->query.cursor.empty() && found->next_cursor.empty()) {
+    page.total = static_cast<std::int64_t>(as_text ? page.cached.size() : page.matches.size());
+    return page;
+  }
+  // Provenance by target: one resource per entity, over the ids the store listed.
+  if (!plan->provenance_targets.empty()) {
     const auto rules = call.renderer->rules_for(type);
-    if (rules.size() == 1 && rules[0]->primary && !rules[0]->per_item) {
-      page.total = static_cast<std::int64_t>(found->entries.size());
-      return page;
-    }
+    store::Query q = plan->query;
+    q.cursor.clear();
+    if (plan->filters.empty() && plan->fhir_ids.empty() && rules.size() == 1 && rules[0]->primary && !rules[0]->per_item)
+      if (auto n = store().count(q)) page.total = *n;
+    return page;
   }
   // Else the store counts each rule's matching resources (plan_count), where it can alone.
-  if (auto queries = plan_count(type, *entity, request, *call.renderer)) {
-    std::int64_t total = 0;
-    for (const store::Query& q : *queries) {
-      auto n = store().count(q);
-      if (!n) return page;
-      total += *n;
-    }
-    page.total = total;
-  }
+  if (auto queries = plan_count(type, *entity, request, *call.renderer))
+    if (auto n = count_planned(store(), *queries)) page.total = *n;
   return page;
 }
 
@@ -659,6 +660,10 @@ class Handlers {
         return respond(s_->fail(call, 400, fhir::IssueType::kNotSupported,
                                 "_include=" + inc.source_type + ":" + inc.param + " is not supported for " + type));
     for (const fhir::IncludeParam& inc : request.revincludes) {
+      // Provenance: each match's own (that of its current version), found by target only.
+      if (inc.source_type == "Provenance" && inc.param != "target")
+        return respond(s_->fail(call, 400, fhir::IssueType::kNotSupported,
+                                "_revinclude=Provenance:" + inc.param + " is not supported (Provenance:target is)"));
       const auto& kinds = search_param_kinds(inc.source_type);
       auto k = kinds.find(inc.param);
       if (k == kinds.end() || k->second != fhir::SearchParamType::kReference ||
@@ -667,7 +672,7 @@ class Handlers {
                                 "_revinclude=" + inc.source_type + ":" + inc.param + " is not supported"));
     }
 
-    std::vector<std::string> patients;
+    std::vector<std::string> patients = searched_patients(type, request);
     if (request.summary == fhir::SummaryMode::kCount) {
       auto total = count_all(call, type, request);
       if (!total) return respond(s_->fail(call, total.error().first, fhir::IssueType::kInvalid, total.error().second));
@@ -726,6 +731,7 @@ class Handlers {
     for (const mapping::RenderedResource& r : page->matches) {
       seen.insert(type + "/" + r.id);
       Service::patients_of(r.json, &patients);
+      if (type == "Provenance") target_patients(r.json, &patients);
       b.add_search_result(r.json, full_url(call, type, r.id));
     }
     // _include: what the matches reference, once each. A logical reference (by business
@@ -785,6 +791,24 @@ class Handlers {
       if (!ctx.principal->may(inc.source_type, Access::kRead)) {
         warnings.push_back("_revinclude=" + inc.source_type + ":" + inc.param +
                            " left out: the client lacks system/" + inc.source_type + ".read");
+        continue;
+      }
+      if (inc.source_type == "Provenance") {
+        // The Provenance of each match's current version (the page knows their ids), rendered as
+        // a read shows them; older versions' are found by Provenance?target=.
+        ProvenanceCites cites;
+        for (std::size_t i = 0; i < page->matches.size(); ++i)
+          if (const auto* rule = page->matches[i].rule)
+            cites.emplace_back(rule->entity, page->entity_ids[i], page->provenance[i]);
+        for (const mapping::RenderedResource& x : cited_provenance(*s_, call, cites, ProvenanceTargets::kAll)) {
+          if (!seen.insert("Provenance/" + x.id).second) continue;
+          if (++revincluded > kMaxRevincluded) {
+            warnings.push_back("_revinclude=Provenance:target was cut off at " + std::to_string(kMaxRevincluded) +
+                               " resources");
+            break;
+          }
+          b.add_search_result(x.json, full_url(call, "Provenance", x.id), true);
+        }
         continue;
       }
       for (const mapping::RenderedResource& r : page->matches) {
@@ -898,6 +922,16 @@ class Handlers {
     out += "]}";
     r.body = std::move(out);
     return r;
+  }
+
+  // The Patients a Provenance names as targets (what a search of it touches, for the audit).
+  static void target_patients(const Value& provenance, std::vector<std::string>* out) {
+    auto m = provenance.FindMember("target");
+    if (m == provenance.MemberEnd() || !m->value.IsArray()) return;
+    for (const Value& t : m->value.GetArray())
+      if (auto ref = literal_reference(t); ref && ref->first == "Patient" &&
+                                           std::find(out->begin(), out->end(), ref->second) == out->end())
+        out->push_back(ref->second);
   }
 
   static std::string join_names(const std::vector<std::string>& names) {

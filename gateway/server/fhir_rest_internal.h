@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -138,6 +139,17 @@ std::string now_instant();
 // A FHIR instant ("2024-03-01T10:00:00.000Z") as an HTTP date ("Fri, 01 Mar 2024 10:00:00 GMT",
 // RFC 9110 IMF-fixdate) for Last-Modified; "" when the text does not start with an instant.
 std::string http_date(std::string_view instant);
+
+// Entities a Bundle holds resources of, each with its version's Provenance id ("" = none):
+// (entity type, entity id, Provenance id).
+using ProvenanceCites = std::vector<std::tuple<care::EntityType, std::string, std::string>>;
+// How a Provenance gathered for a Bundle lists its targets: only the cited entities (a document's
+// entries), or every version it produced, as a read of it shows (a searchset's includes).
+enum class ProvenanceTargets { kCited, kAll };
+// The Provenance resources of `cites`, each rendered once, in id order; none when the profiles do
+// not serve Provenance or the client may not read it (fhir_rest_summary.cc).
+std::vector<mapping::RenderedResource> cited_provenance(const Service& s, const Call& call, const ProvenanceCites& cites,
+                                                        ProvenanceTargets targets);
 
 void add_summary_routes(HttpApp& app, std::shared_ptr<const Service> service);
 

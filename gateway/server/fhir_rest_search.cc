@@ -29,6 +29,7 @@ enum class How {
   kGender,       // Query.gender
   kStoreToken,   // Query.tokens[store] (care codes are the FHIR codes)
   kResource,     // a ResourceFilter on `element`
+  kTarget,       // PlannedSearch::provenance_targets (`store`: the one target type allowed, or any)
 };
 
 struct Rule {
@@ -130,7 +131,10 @@ const std::vector<TypeRules> kTables = {
       {"organization", kRef, How::kReference, "organization", ""},
       {"role", kTok, How::kResource, "", "code"},
       {"specialty", kTok, How::kResource, "", "specialty"}}},
-    {"Provenance", {}},
+    // R4 `patient` on Provenance is `target.where(resolve() is Patient)`: a target of type Patient.
+    {"Provenance",
+     {{"target", kRef, How::kTarget, "", ""},
+      {"patient", kRef, How::kTarget, "Patient", ""}}},
 };
 
 const std::vector<Rule>* table(std::string_view type) {
@@ -233,12 +237,15 @@ std::optional<std::string> entity_relative(const std::string& text, const std::s
 }
 
 // Store criteria that hold exactly for the entities where `c` holds; false when the store cannot
-// say (a value it does not index, an "any" across values, a "not" over an open code set).
-bool condition_terms(care::EntityType entity, const mapping::CareCondition& c, const std::string& entity_path, Cnf* out) {
+// say (a value it does not index, an "any" across values, a "not" over an open code set). With
+// `absent` (counting only), an indexed item that must be absent ("no death recorded") is listed
+// there instead: the store has no NOT, so the count subtracts the entities holding it.
+bool condition_terms(care::EntityType entity, const mapping::CareCondition& c, const std::string& entity_path, Cnf* out,
+                     std::vector<std::string>* absent = nullptr) {
   using Op = mapping::CareCondition::Op;
   if (c.op == Op::kAll) {
     for (const auto& child : c.children)
-      if (!condition_terms(entity, child, entity_path, out)) return false;
+      if (!condition_terms(entity, child, entity_path, out, absent)) return false;
     return true;
   }
   if (c.op == Op::kAny) return false;
@@ -249,6 +256,10 @@ bool condition_terms(care::EntityType entity, const mapping::CareCondition& c, c
     if (!path) return false;
     if (leaf.op == Op::kExists && leaf.exists != negate && store::item_indexed(entity, *path)) {
       out->push_back({{std::string(store::kItemParam), "", *path}});
+      return true;
+    }
+    if (leaf.op == Op::kExists && leaf.exists == negate && absent && store::item_indexed(entity, *path)) {
+      absent->push_back(*path);
       return true;
     }
     auto term = store::value_term(entity, *path);
@@ -317,6 +328,8 @@ class TermPlanner {
   std::vector<store::TokenParam> alternatives() const { return alts_; }
   // Further criteria (per-rule plans: the condition of the inner rule writing the match).
   const Cnf& conditions() const { return cnf_; }
+  // Per-rule plans: indexed items the inner rule's condition needs absent (condition_terms).
+  const std::vector<std::string>& absent() const { return absent_; }
   bool exact() const { return exact_; }
   bool every() const { return every_; }
   void inexact() { exact_ = false; }
@@ -357,7 +370,8 @@ class TermPlanner {
       if (per_rule_) {
         // One inner rule renders the match: its condition, as criteria, makes the plan exact.
         if (hit && ++hits > 1) exact_ = false;
-        if (hit && inner.when && !condition_terms(entity_, *inner.when, served.entity_path, &cnf_)) exact_ = false;
+        if (hit && inner.when && !condition_terms(entity_, *inner.when, served.entity_path, &cnf_, &absent_))
+          exact_ = false;
       } else if (found || inner.when) {
         exact_ = false;
       }
@@ -390,8 +404,9 @@ class TermPlanner {
       if (!hit) return true;
       *hit_out = true;
       // Every resource of the rule matches: the entities holding the item it renders from (every
-      // entity, for a rule rendering the entity itself: nothing for the store to filter).
-      if (base.empty()) {
+      // entity, for a rule rendering the entity itself: nothing for the store to filter). A
+      // per-rule plan's caller restricts to the rule's item (or list positions) itself.
+      if (base.empty() || per_rule_) {
         every_ = true;
         return true;
       }
@@ -472,6 +487,7 @@ class TermPlanner {
   bool per_rule_ = false;
   std::vector<store::TokenParam> alts_;
   Cnf cnf_;
+  std::vector<std::string> absent_;
   bool exact_ = true;
   bool every_ = false;
 };
@@ -496,13 +512,18 @@ std::optional<std::vector<store::TokenParam>> rendered_token_terms(std::string_v
 }
 
 // The same for the resources of one rule: the criteria (ANDed OR lists; none when every resource
-// of the rule matches, one empty list when none can), or nullopt when they would not be exact.
-std::optional<Cnf> rule_token_terms(const mapping::ServedRule& rule, const std::string& element,
-                                    const std::vector<fhir::TokenValue>& tokens) {
+// of the rule matches, one empty list when none can) and the items that must be absent, or
+// nullopt when they would not be exact.
+struct RuleTerms {
+  Cnf cnf;
+  std::vector<std::string> absent;
+};
+std::optional<RuleTerms> rule_token_terms(const mapping::ServedRule& rule, const std::string& element,
+                                          const std::vector<fhir::TokenValue>& tokens) {
   TermPlanner planner(rule.entity, element, tokens, true);
   if (!planner.add(rule) || !planner.exact()) return std::nullopt;
-  Cnf out = planner.conditions();
-  if (!planner.every()) out.insert(out.begin(), planner.alternatives());
+  RuleTerms out{planner.conditions(), planner.absent()};
+  if (!planner.every()) out.cnf.insert(out.cnf.begin(), planner.alternatives());
   return out;
 }
 
@@ -699,6 +720,24 @@ Result<PlannedSearch, std::string> plan(std::string_view resource_type, care::En
       case How::kResource:
         rendered(p, *rule);
         break;
+      case How::kTarget: {
+        // Each alternative names the entity its resource renders from (a Flag: its end-of-life
+        // plan), whose versions' Provenance are the matches.
+        const std::string only = rule->store;
+        std::vector<store::VersionKey> any;
+        for (const fhir::ReferenceValue& ref : p.references) {
+          if (!only.empty() && !ref.type.empty() && ref.type != only) return err(p.name + ": must reference a " + only);
+          const std::string type = ref.type.empty() ? only : ref.type;
+          if (type.empty()) return err(p.name + "=" + ref.id + ": give the target's type (Type/id)");
+          for (const mapping::FhirIdTarget& t : renderer.resolve_id(type, ref.id)) {
+            if (!t.rule) continue;
+            store::VersionKey key{t.rule->entity, t.entity_id, 0};
+            if (std::find(any.begin(), any.end(), key) == any.end()) any.push_back(std::move(key));
+          }
+        }
+        plan.provenance_targets.push_back(std::move(any));
+        break;
+      }
     }
   }
   return plan;
@@ -712,34 +751,98 @@ Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, c
   return plan(resource_type, entity, request, renderer, {});
 }
 
-std::optional<std::vector<store::Query>> plan_count(std::string_view resource_type, care::EntityType entity,
-                                                    const fhir::SearchRequest& request,
-                                                    const mapping::FhirRenderer& renderer) {
+Result<bool, std::pair<int, std::string>> resolve_provenance_targets(PlannedSearch* plan, store::Store& store) {
+  std::optional<std::set<std::string>> ids;  // nullopt: no criterion yet
+  if (!plan->query.ids.empty()) ids.emplace(plan->query.ids.begin(), plan->query.ids.end());
+  for (const auto& any : plan->provenance_targets) {
+    std::set<std::string> found;
+    for (const store::VersionKey& k : any) {
+      auto got = store.provenances_of(k.type, k.id, kMaxTargetProvenance + 1);
+      if (!got) return err(std::make_pair(500, got.error().message));
+      if (got->size() > static_cast<std::size_t>(kMaxTargetProvenance))
+        return err(std::make_pair(400, std::string(store::type_name(k.type)) + " " + k.id + " has more than " +
+                                           std::to_string(kMaxTargetProvenance) +
+                                           " Provenance, more than one search takes"));
+      found.insert(got->begin(), got->end());
+    }
+    if (ids) std::erase_if(found, [&](const std::string& id) { return ids->count(id) == 0; });
+    ids = std::move(found);
+  }
+  if (!ids) return true;
+  plan->query.ids.assign(ids->begin(), ids->end());
+  if (ids->empty()) plan->nothing = true;
+  return true;
+}
+
+std::vector<std::string> searched_patients(std::string_view resource_type, const fhir::SearchRequest& request) {
+  std::vector<std::string> out;
+  if (resource_type != "Provenance") return out;
+  for (const fhir::SearchParam& p : request.params) {
+    if (p.name != "target" && p.name != "patient") continue;
+    for (const fhir::ReferenceValue& ref : p.references)
+      if ((ref.type == "Patient" || (ref.type.empty() && p.name == "patient")) &&
+          std::find(out.begin(), out.end(), ref.id) == out.end())
+        out.push_back(ref.id);
+  }
+  return out;
+}
+
+std::optional<std::vector<CountQuery>> plan_count(std::string_view resource_type, care::EntityType entity,
+                                                 const fhir::SearchRequest& request,
+                                                 const mapping::FhirRenderer& renderer) {
   auto base = plan(resource_type, entity, request, renderer, {.skip_rendered = true});
   if (!base || base->nothing) return std::nullopt;
+  if (!base->provenance_targets.empty()) return std::nullopt;  // ids from the store: the caller counts
   int id_params = 0;
   for (const fhir::SearchParam& p : request.params) id_params += p.name == "_id";
   if (id_params > 1) return std::nullopt;  // an AND of _id lists: left to the rendered check
-  std::vector<store::Query> out;
+  // Items that must be absent become signed counts (inclusion-exclusion over them); a few at most.
+  constexpr std::size_t kMaxAbsent = 3;
+  std::vector<CountQuery> out;
+  auto emit = [&](const store::Query& q, const std::string& list_item, const std::vector<std::string>& absent) {
+    std::vector<std::string> items;
+    for (const std::string& a : absent)
+      if (std::find(items.begin(), items.end(), a) == items.end()) items.push_back(a);
+    if (items.size() > kMaxAbsent) return false;
+    for (unsigned subset = 0; subset < (1u << items.size()); ++subset) {
+      CountQuery c{q, 1, list_item};
+      for (std::size_t i = 0; i < items.size(); ++i)
+        if (subset & (1u << i)) {
+          c.query.any_tokens.push_back({{std::string(store::kItemParam), "", items[i]}});
+          c.sign = -c.sign;
+        }
+      out.push_back(std::move(c));
+    }
+    return true;
+  };
   for (const mapping::ServedRule* rule : renderer.rules_for(resource_type)) {
     if (rule->entity != entity) continue;  // never rendered by this search
-    if (rule->per_item || !rule->rule) return std::nullopt;  // one resource per list item
+    if (!rule->rule) return std::nullopt;
     store::Query q = base->query;
     q.cursor.clear();
     // The entities this rule renders a resource for: those holding its item, where its condition
     // holds (a rule rendering the entity itself: every entity).
     auto item = entity_relative(rule->rule->source_text, rule->entity_path);
     if (!item) return std::nullopt;
-    if (!item->empty()) {
+    std::string list_item;
+    if (rule->per_item) {
+      // One resource per list item: counted position by position ("prognosis.awareness[0]", [1]...,
+      // each an item term of its own), the caller summing while any entity holds the position. A
+      // condition is evaluated per item, which the store cannot.
+      if (!item->ends_with("[]") || rule->rule->when) return std::nullopt;
+      list_item = item->substr(0, item->size() - 2);
+      if (!store::item_indexed(entity, list_item + "[0]")) return std::nullopt;
+    } else if (!item->empty()) {
       if (!store::item_indexed(entity, *item)) return std::nullopt;
       q.any_tokens.push_back({{std::string(store::kItemParam), "", *item}});
     }
-    if (rule->rule->when && !condition_terms(entity, *rule->rule->when, rule->entity_path, &q.any_tokens))
+    std::vector<std::string> absent;
+    if (rule->rule->when && !condition_terms(entity, *rule->rule->when, rule->entity_path, &q.any_tokens, &absent))
       return std::nullopt;
     bool none = false;
     // A code list on a status (one code per resource, so its codes match disjoint resources) that
     // different inner rules render under different conditions is counted code by code.
-    std::vector<Cnf> split;
+    std::vector<RuleTerms> split;
     for (const fhir::SearchParam& p : request.params) {
       const Rule* r = find_rule(resource_type, p.name);
       if (!r || !on_rendered_element(*r, p)) continue;
@@ -753,13 +856,15 @@ std::optional<std::vector<store::Query>> plan_count(std::string_view resource_ty
         }
         continue;
       }
-      for (auto& alts : *terms) {
+      for (auto& alts : terms->cnf) {
         none = none || alts.empty();
         q.any_tokens.push_back(std::move(alts));
       }
+      absent.insert(absent.end(), terms->absent.begin(), terms->absent.end());
     }
     if (!base->fhir_ids.empty()) {
       // _id: the entities whose resource of this rule has one of the ids.
+      if (rule->per_item) return std::nullopt;  // an id names one position: left to the rendered check
       std::set<std::string> ids;
       for (const std::string& fid : base->fhir_ids)
         for (const mapping::FhirIdTarget& t : renderer.resolve_id(resource_type, fid))
@@ -769,20 +874,45 @@ std::optional<std::vector<store::Query>> plan_count(std::string_view resource_ty
     }
     if (none) continue;
     if (split.empty()) {
-      out.push_back(std::move(q));
+      if (!emit(q, list_item, absent)) return std::nullopt;
       continue;
     }
-    for (Cnf& terms : split) {
+    for (RuleTerms& terms : split) {
       store::Query one = q;
       bool empty = false;
-      for (auto& alts : terms) {
+      for (auto& alts : terms.cnf) {
         empty = empty || alts.empty();
         one.any_tokens.push_back(std::move(alts));
       }
-      if (!empty) out.push_back(std::move(one));
+      std::vector<std::string> all_absent = absent;
+      all_absent.insert(all_absent.end(), terms.absent.begin(), terms.absent.end());
+      if (!empty && !emit(one, list_item, all_absent)) return std::nullopt;
     }
   }
   return out;
+}
+
+Result<std::int64_t, store::StoreError> count_planned(store::Store& store, const std::vector<CountQuery>& queries) {
+  // Positions past the longest list a store holds: a bound, not a limit any plan reaches.
+  constexpr int kMaxPositions = 1000;
+  std::int64_t total = 0;
+  for (const CountQuery& c : queries) {
+    if (c.list_item.empty()) {
+      auto n = store.count(c.query);
+      if (!n) return err(n.error());
+      total += c.sign * *n;
+      continue;
+    }
+    for (int k = 0; k < kMaxPositions; ++k) {
+      store::Query q = c.query;
+      q.any_tokens.push_back({{std::string(store::kItemParam), "", c.list_item + "[" + std::to_string(k) + "]"}});
+      auto n = store.count(q);
+      if (!n) return err(n.error());
+      if (*n == 0) break;  // a list holding position k holds every position before it
+      total += c.sign * *n;
+    }
+  }
+  return total;
 }
 
 std::vector<std::string> reference_elements(std::string_view resource_type, std::string_view param) {

@@ -20,7 +20,7 @@
 // entity when there is one): a search for Flag pages over EndOfLifePlan entities and returns the
 // Flags each renders.
 //
-// Pure functions; thread-safe.
+// Pure functions (but resolve_provenance_targets, which reads the store); thread-safe.
 #pragma once
 
 #include <optional>
@@ -32,6 +32,7 @@
 
 #include "common/result.h"
 #include "fhir/search_params.h"
+#include "store/store.h"
 #include "store/types.h"
 
 namespace midhurst::mapping {
@@ -58,6 +59,9 @@ struct PlannedSearch {
   std::vector<ResourceFilter> filters;
   std::vector<std::string> fhir_ids;  // _id: only these resource ids (empty = any)
   bool nothing = false;               // the criteria can match nothing (an _id that is not ours)
+  // Provenance `target` and `patient`: ANDed criteria, each an OR list of the entities (version
+  // 0: every version) whose Provenance match. resolve_provenance_targets() turns them into ids.
+  std::vector<std::vector<store::VersionKey>> provenance_targets;
 };
 
 // Plans a search of `resource_type` (rendered from entity type `entity`). Errors: 400 text
@@ -66,16 +70,37 @@ Result<PlannedSearch, std::string> plan_search(std::string_view resource_type, c
                                                const fhir::SearchRequest& request,
                                                const mapping::FhirRenderer& renderer);
 
+// Answers PlannedSearch::provenance_targets from the store (Store::provenances_of): the query's
+// ids become the Provenance of every version of the criteria's entities (intersected with an _id
+// list; none: `nothing`). Errors are (HTTP status, text): 400 when a target has more Provenance
+// than one search takes (kMaxTargetProvenance), 500 when the store cannot be read.
+inline constexpr int kMaxTargetProvenance = 5000;
+Result<bool, std::pair<int, std::string>> resolve_provenance_targets(PlannedSearch* plan, store::Store& store);
+
+// The patients a Provenance search names (`target=Patient/x`, `patient=x`): its audit lists them
+// even when nothing matches.
+std::vector<std::string> searched_patients(std::string_view resource_type, const fhir::SearchRequest& request);
+
 // The total of a search as store counts: one Query per served rule rendering the type from
 // `entity`, whose count is the number of its resources that match (each such rule renders at most
 // one resource per entity; its item, its condition and the token criteria of this rule alone are
 // in the Query; a status code list that inner rules render under different conditions: one Query
-// per code), so the total is their sum. nullopt when some rule's matches cannot be counted in
-// SQL: one resource per list item, a condition or a code the store does not index, an inexact
+// per code), so the total is their signed sum (count_planned). A condition that an indexed item be
+// absent (CarePlan.status `active`: no death recorded) is counted as all minus those holding it;
+// a rule rendering one resource per list item (Observation: prognosis awareness) is counted per
+// list position, each indexed as an item ("prognosis.awareness[0]"). nullopt when some rule's
+// matches cannot be counted in SQL: a condition or a code the store does not index, an inexact
 // translation. Cursor and count are ignored.
-std::optional<std::vector<store::Query>> plan_count(std::string_view resource_type, care::EntityType entity,
-                                                    const fhir::SearchRequest& request,
-                                                    const mapping::FhirRenderer& renderer);
+struct CountQuery {
+  store::Query query;
+  int sign = 1;           // -1: subtracted
+  std::string list_item;  // per-item rules: count `query` with item "<list_item>[k]" for k = 0, 1... while any match
+};
+std::optional<std::vector<CountQuery>> plan_count(std::string_view resource_type, care::EntityType entity,
+                                                 const fhir::SearchRequest& request,
+                                                 const mapping::FhirRenderer& renderer);
+// Runs a plan_count plan against the store.
+Result<std::int64_t, store::StoreError> count_planned(store::Store& store, const std::vector<CountQuery>& queries);
 
 // The element of a resource that holds the reference a search parameter follows (for
 // _include and _revinclude): "patient" -> {"subject", "patient", "beneficiary", "for"}, ...

@@ -267,6 +267,13 @@ std::vector<EntityWrite> varied_plans(int n, const std::string& patient_id) {
     if (i % 4 == 3) plan.lpa_health_welfare.reset();
     if (i % 6 == 5) plan.consent_to_share.reset();
     if (i % 7 == 6) plan.eol_register.reset();
+    // No death recorded: the CarePlan is active, else completed. Awareness: 0, 1 or 3 findings,
+    // one Observation each.
+    if (i % 3 != 2) plan.death.reset();
+    REQUIRE(plan.prognosis);
+    REQUIRE(plan.prognosis->awareness.size() == 1);
+    if (i % 3 == 0) plan.prognosis->awareness.clear();
+    if (i % 3 == 2) plan.prognosis->awareness.resize(3, plan.prognosis->awareness[0]);
     writes.push_back(EntityWrite::put(plan));
   }
   return writes;
@@ -274,7 +281,7 @@ std::vector<EntityWrite> varied_plans(int n, const std::string& patient_id) {
 
 }  // namespace
 
-TEST_CASE("fhir search: _summary=count and Bundle.total are exact for Flag, Consent, CarePlan and Task") {
+TEST_CASE("fhir search: _summary=count and Bundle.total are exact for Flag, Consent, CarePlan, Observation and Task") {
   RestEnv env(testing::care_fhir_profiles(true));
   env.write({EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna")),
              EntityWrite::put(patient("p2", nhs_number(2), "Jones", "Bob"))});
@@ -305,6 +312,16 @@ TEST_CASE("fhir search: _summary=count and Bundle.total are exact for Flag, Cons
       {"Flag", "_id=p1-plan0-cpr-flag,p1-plan2-cpr-flag,p1-plan1-adrt-flag"},
       {"Consent", "patient=p1"},
       {"CarePlan", "patient=p2"},
+      // CarePlan status: active while no death is recorded (counted as all minus those with one).
+      {"CarePlan", "status=active"},
+      {"CarePlan", "status=completed&patient=p1"},
+      {"CarePlan", "status=active,completed&patient=p1"},
+      {"CarePlan", "status=active&category=http://snomed.info/sct|861411000000103"},
+      // Observations: one per prognosis-awareness finding, counted per list position.
+      {"Observation", "patient=p1"},
+      {"Observation", "patient=p2"},
+      {"Observation", "status=final"},
+      {"Observation", "patient=p2&status=final"},
       {"Task", "patient=p1"},
       {"Task", "status=requested"},
       {"Task", "status=accepted,requested&patient=p2"},
@@ -327,6 +344,7 @@ TEST_CASE("fhir search: _summary=count and Bundle.total are exact for Flag, Cons
     auto request = fhir::parse_search(pairs, search_param_kinds(type));
     REQUIRE(request.ok());
     const care::EntityType entity = type == "Task" ? care::EntityType::kReferral : care::EntityType::kEndOfLifePlan;
+    CHECK_FALSE(matches.empty());
     CHECK(plan_count(type, entity, *request, **renderer).has_value());
     CHECK(total(env, "/" + type + "?" + query + "&_summary=count") == static_cast<std::int64_t>(matches.size()));
     // A searchset page says the total too, whichever page it is.
@@ -342,11 +360,57 @@ TEST_CASE("fhir search: _summary=count and Bundle.total are exact for Flag, Cons
   CHECK(every_match(env, "Flag", "/Flag?_id=p1-plan3-cpr-flag&status=active").empty());
   // Unknown CPR decisions make no Flag: none is counted for them.
   CHECK(total(env, "/Flag?_id=p1-plan2-cpr-flag&_summary=count") == 0);
-  // Observations include one per prognosis-awareness finding (one resource per list item): the
-  // store cannot count them, so _summary=count walks the pages and searchset pages carry no total.
-  const Refs obs = every_match(env, "Observation", "/Observation?patient=p2&_count=2");
-  CHECK(total(env, "/Observation?patient=p2&_summary=count") == static_cast<std::int64_t>(obs.size()));
-  CHECK_FALSE(env.get("/Observation?patient=p2&_count=2").json.HasMember("total"));
+  // The awareness Observations are there: 8 plans of p1 with one finding, 8 with three.
+  const Refs awareness = every_match(env, "Observation", "/Observation?patient=p1&code=http://snomed.info/sct|751961000000104&_count=5");
+  CHECK(awareness.size() == 8 * 1 + 8 * 3);
+  // A first page holding every match says its total whatever the filters.
+  CHECK(total(env, "/Observation?patient=p1&code=http://snomed.info/sct|751961000000104&_count=1000") == 32);
+}
+
+TEST_CASE("fhir search: CarePlan status and per-finding Observations are planned as store counts") {
+  auto renderer = mapping::FhirRenderer::create(testing::care_fhir_profiles(true));
+  REQUIRE(renderer.ok());
+  auto items = [](const store::Query& q) {
+    std::set<std::string> out;
+    for (const auto& alts : q.any_tokens)
+      for (const auto& t : alts)
+        if (t.param == store::kItemParam) out.insert(t.code);
+    return out;
+  };
+  // `active` is "no death recorded": every plan, minus those holding a death.
+  auto active = fhir::parse_search({{"status", "active"}}, search_param_kinds("CarePlan"));
+  REQUIRE(active.ok());
+  auto counts = plan_count("CarePlan", care::EntityType::kEndOfLifePlan, *active, **renderer);
+  REQUIRE(counts.has_value());
+  REQUIRE(counts->size() == 2);
+  CHECK((*counts)[0].sign == 1);
+  CHECK(items((*counts)[0].query).empty());
+  CHECK((*counts)[1].sign == -1);
+  CHECK(items((*counts)[1].query) == std::set<std::string>{"death"});
+  // `completed`: those holding one, added.
+  auto completed = fhir::parse_search({{"status", "completed"}}, search_param_kinds("CarePlan"));
+  REQUIRE(completed.ok());
+  counts = plan_count("CarePlan", care::EntityType::kEndOfLifePlan, *completed, **renderer);
+  REQUIRE(counts.has_value());
+  REQUIRE(counts->size() == 1);
+  CHECK((*counts)[0].sign == 1);
+  CHECK(items((*counts)[0].query) == std::set<std::string>{"death"});
+  // Observations: the awareness rule is counted per list position, the AKPS one by its score.
+  auto obs = fhir::parse_search({{"patient", "p1"}}, search_param_kinds("Observation"));
+  REQUIRE(obs.ok());
+  counts = plan_count("Observation", care::EntityType::kEndOfLifePlan, *obs, **renderer);
+  REQUIRE(counts.has_value());
+  int per_position = 0, akps = 0;
+  for (const CountQuery& c : *counts) {
+    per_position += c.list_item == "prognosis.awareness";
+    akps += items(c.query).count("functionalStatus.akpsScore") > 0;
+  }
+  CHECK(per_position == 1);
+  CHECK(akps == 1);
+  // A code the profile writes from the record through a group cannot be traced: no store count.
+  auto coded = fhir::parse_search({{"code", "http://snomed.info/sct|751961000000104"}}, search_param_kinds("Observation"));
+  REQUIRE(coded.ok());
+  CHECK_FALSE(plan_count("Observation", care::EntityType::kEndOfLifePlan, *coded, **renderer).has_value());
 }
 
 TEST_CASE("fhir search: Flag status is planned into the store's record-status terms") {
@@ -371,7 +435,8 @@ TEST_CASE("fhir search: Flag status is planned into the store's record-status te
   REQUIRE(counts.has_value());
   CHECK(counts->size() == 4);
   bool register_rule = false;
-  for (const store::Query& q : *counts) {
+  for (const CountQuery& c : *counts) {
+    const store::Query& q = c.query;
     std::set<std::string> all;
     for (const auto& alts : q.any_tokens)
       for (const auto& t : alts) all.insert(t.param + "=" + t.system + "|" + t.code);
@@ -420,6 +485,180 @@ TEST_CASE("fhir rest: a Provenance read, vread and search list the records whose
   REQUIRE(s.status() == 200);
   REQUIRE(s.json["entry"].Size() == 1);
   CHECK(targets(s.json["entry"][0]["resource"]) == Refs{"Patient/p1"});
+}
+
+}  // namespace midhurst::server
+
+namespace midhurst::server {
+namespace {
+
+// The matches of every page of a search (following `next`), checking each page but the last is
+// full and the Bundle.total each page carries.
+Refs provenance_pages(RestEnv& env, std::string target, std::size_t page_size, std::int64_t want_total) {
+  Refs out;
+  for (int guard = 0; guard < 100 && !target.empty(); ++guard) {
+    Reply r = env.get(target);
+    INFO(target << " -> " << r.r.body.substr(0, 800));
+    REQUIRE(r.status() == 200);
+    REQUIRE(r.json.HasMember("total"));
+    CHECK(r.json["total"].GetInt64() == want_total);
+    const Refs page = entry_refs(r.json, "match");
+    std::string next = link(r.json, "next");
+    if (!next.empty()) CHECK(page.size() == page_size);
+    out.insert(out.end(), page.begin(), page.end());
+    const auto at = next.find("/Provenance?");
+    target = at == std::string::npos ? std::string() : next.substr(at);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+care::Provenance provenance_of_message(int n) {
+  care::Provenance p = store::test::provenance("PAS", "M" + std::to_string(n));
+  p.id = "prov" + std::to_string(n);
+  return p;
+}
+
+// Patient p1 in three messages (prov1 with encounter e1, prov2, prov3 with the end-of-life plan),
+// p2 in prov4; p3 in 23 messages of its own (prov10..prov32).
+struct ProvenanceWorld {
+  RestEnv env{testing::care_fhir_profiles(true)};
+  ProvenanceWorld() {
+    env.write({EntityWrite::put(provenance_of_message(1)), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna")),
+               EntityWrite::put(store::test::encounter("e1", "p1", "2024-03-01T10:00:00Z"))});
+    env.write({EntityWrite::put(provenance_of_message(2)), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Annie"))});
+    env.write({EntityWrite::put(provenance_of_message(3)), EntityWrite::put(eol_plan("plan1", "p1"))});
+    env.write({EntityWrite::put(provenance_of_message(4)), EntityWrite::put(patient("p2", nhs_number(2), "Jones", "Bob"))});
+    for (int i = 10; i <= 32; ++i)
+      env.write({EntityWrite::put(provenance_of_message(i)),
+                 EntityWrite::put(patient("p3", nhs_number(3), "Brown", "V" + std::to_string(i)))});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fhir search: Provenance by target finds the Provenance of every version of the target") {
+  ProvenanceWorld w;
+  RestEnv& env = w.env;
+  CHECK(sorted_matches(env, "/Provenance?target=Patient/p1") == Refs{"Provenance/prov1", "Provenance/prov2"});
+  CHECK(sorted_matches(env, "/Provenance?target=Encounter/e1") == Refs{"Provenance/prov1"});
+  // Any resource rendered from the plan leads to the plan's Provenance.
+  CHECK(sorted_matches(env, "/Provenance?target=CarePlan/plan1") == Refs{"Provenance/prov3"});
+  const Refs flags = sorted_matches(env, "/Flag?patient=p1");
+  REQUIRE_FALSE(flags.empty());
+  CHECK(sorted_matches(env, "/Provenance?target=" + flags[0]) == Refs{"Provenance/prov3"});
+  // Comma: OR; repeated: AND; with _id: both.
+  CHECK(sorted_matches(env, "/Provenance?target=Patient/p1,Patient/p2") ==
+        Refs{"Provenance/prov1", "Provenance/prov2", "Provenance/prov4"});
+  CHECK(sorted_matches(env, "/Provenance?target=Patient/p1&target=Encounter/e1") == Refs{"Provenance/prov1"});
+  CHECK(sorted_matches(env, "/Provenance?target=Patient/p1&_id=prov2,prov4") == Refs{"Provenance/prov2"});
+  CHECK(sorted_matches(env, "/Provenance?target=Patient/p2&target=Encounter/e1").empty());
+  CHECK(sorted_matches(env, "/Provenance?target=Patient/nobody").empty());
+  CHECK(total(env, "/Provenance?target=Patient/nobody") == 0);
+  // R4 `patient`: the targets that are Patients.
+  CHECK(sorted_matches(env, "/Provenance?patient=p1") == Refs{"Provenance/prov1", "Provenance/prov2"});
+  CHECK(sorted_matches(env, "/Provenance?patient=Patient/p2") == Refs{"Provenance/prov4"});
+  CHECK(env.get("/Provenance?patient=Encounter/e1").status() == 400);
+  // A bare id does not say which record it names.
+  Reply bare = env.get("/Provenance?target=p1");
+  CHECK(bare.status() == 400);
+  CHECK(bare.r.body.find("Type/id") != std::string::npos);
+  // Provenance needs its own read scope.
+  CHECK(env.get("/Provenance?target=Patient/p1", "pat").status() == 403);
+  // The AND of _id with a target still pages over the store's ids: a form POST answers the same.
+  Reply post = env.call("POST", "/Provenance/_search", "all", {{"content-type", "application/x-www-form-urlencoded"}},
+                        "target=Patient%2Fp1");
+  REQUIRE(post.status() == 200);
+  Refs posted = entry_refs(post.json, "match");
+  std::sort(posted.begin(), posted.end());
+  CHECK(posted == Refs{"Provenance/prov1", "Provenance/prov2"});
+}
+
+TEST_CASE("fhir search: Provenance by target pages, counts exactly and audits the target patient") {
+  ProvenanceWorld w;
+  RestEnv& env = w.env;
+  Refs want;
+  for (int i = 10; i <= 32; ++i) want.push_back("Provenance/prov" + std::to_string(i));
+  std::sort(want.begin(), want.end());
+  // 23 versions of p3, 10 per page: three pages, each with the exact total.
+  CHECK(provenance_pages(env, "/Provenance?target=Patient/p3&_count=10", 10, 23) == want);
+  CHECK(provenance_pages(env, "/Provenance?target=Patient/p3&_count=10&_sort=-_lastUpdated", 10, 23) == want);
+  CHECK(total(env, "/Provenance?target=Patient/p3&_summary=count") == 23);
+  CHECK(total(env, "/Provenance?target=Patient/p3,Patient/p1&_summary=count") == 25);
+  CHECK(total(env, "/Provenance?patient=p3&_lastUpdated=gt2000-01-01&_summary=count") == 23);
+
+  // Each search of a patient's Provenance is audited as touching that patient, found or not.
+  REQUIRE(env.get("/Provenance?target=Patient/p2").status() == 200);
+  REQUIRE(env.get("/Provenance?patient=p1&_summary=count").status() == 200);
+  REQUIRE(env.get("/Provenance?target=Patient/nobody").status() == 200);
+  REQUIRE(env.audit->flush());
+  for (const char* p : {"p2", "p1", "nobody"}) {
+    auto records = env.store->list_audit(0, 100, p);
+    REQUIRE(records.ok());
+    INFO(p);
+    CHECK(std::any_of(records->begin(), records->end(), [](const store::AuditRecord& r) {
+      return r.interaction == "search-type" && r.detail.find("/Provenance?") != std::string::npos;
+    }));
+  }
+  // A search by an encounter lists the patients its Provenance name as targets.
+  REQUIRE(env.get("/Provenance?target=Encounter/e1").status() == 200);
+  REQUIRE(env.audit->flush());
+  auto p1 = env.store->list_audit(0, 100, "p1");
+  REQUIRE(p1.ok());
+  CHECK(std::any_of(p1->begin(), p1->end(), [](const store::AuditRecord& r) {
+    return r.detail.find("target=Encounter/e1") != std::string::npos;
+  }));
+}
+
+TEST_CASE("fhir search: _revinclude=Provenance:target adds each match's current Provenance") {
+  ProvenanceWorld w;
+  RestEnv& env = w.env;
+  auto includes = [&](const std::string& target) {
+    Reply r = env.get(target);
+    INFO(target << " -> " << r.r.body.substr(0, 1500));
+    REQUIRE(r.status() == 200);
+    Refs refs = entry_refs(r.json, "include");
+    std::sort(refs.begin(), refs.end());
+    return refs;
+  };
+  // p1's current version came from prov2 (prov1 wrote its first); p2's from prov4.
+  CHECK(includes("/Patient?_id=p1,p2&_revinclude=Provenance:target") == Refs{"Provenance/prov2", "Provenance/prov4"});
+  CHECK(includes("/Encounter?patient=p1&_revinclude=Provenance:target") == Refs{"Provenance/prov1"});
+  // Every type of the plan: its Flags, Observations, Consent and CarePlan share prov3, once.
+  for (const char* type : {"Flag", "Observation", "Consent", "CarePlan"}) {
+    INFO(type);
+    CHECK(includes(std::string("/") + type + "?patient=p1&_revinclude=Provenance:target") == Refs{"Provenance/prov3"});
+  }
+  // The included Provenance is the one a read gives: every target it produced.
+  Reply r = env.get("/Encounter?patient=p1&_revinclude=Provenance:target");
+  REQUIRE(r.status() == 200);
+  Reply read = env.get("/Provenance/prov1");
+  REQUIRE(read.status() == 200);
+  bool found = false;
+  for (const auto& e : r.json["entry"].GetArray()) {
+    if (std::string(e["resource"]["resourceType"].GetString()) != "Provenance") continue;
+    found = true;
+    CHECK(e["resource"]["target"] == read.json["target"]);
+    CHECK(e["resource"]["target"].Size() == 2);  // Patient/p1 (version 1) and Encounter/e1
+  }
+  CHECK(found);
+  // With the matches' paging: one page's Provenance only.
+  CHECK(includes("/Patient?_id=p1,p2&_count=1&_sort=_id&_revinclude=Provenance:target") == Refs{"Provenance/prov2"});
+  // Without the Provenance scope the matches come back with a warning instead.
+  Reply scoped = env.get("/Patient?_id=p1&_revinclude=Provenance:target", "pat");
+  REQUIRE(scoped.status() == 200);
+  CHECK(entry_refs(scoped.json, "include").empty());
+  CHECK(scoped.r.body.find("lacks system/Provenance.read") != std::string::npos);
+  // Only `target` is a Provenance reverse include here.
+  CHECK(env.get("/Patient?_id=p1&_revinclude=Provenance:patient").status() == 400);
+  // $everything already carries every page's Provenance and takes the parameter as such.
+  Reply all = env.get("/Patient/p1/$everything?_revinclude=Provenance:target");
+  REQUIRE(all.status() == 200);
+  const Refs refs = entry_refs(all.json);
+  for (const char* want : {"Provenance/prov1", "Provenance/prov2", "Provenance/prov3"}) {
+    INFO(want);
+    CHECK(std::count(refs.begin(), refs.end(), want) == 1);
+  }
 }
 
 }  // namespace midhurst::server

@@ -34,12 +34,13 @@ constexpr std::size_t kMaxResources = 5000;
 // Whether searches of `type` take `patient`.
 bool takes_patient(const std::string& type) { return search_param_kinds(type).count("patient") > 0; }
 
-// Types whose searches take `patient`, in the order the routes list them.
+// Types whose searches take `patient`, in the order the routes list them. Not Provenance: each
+// operation adds the Provenance of the entries it returns (cited_provenance).
 std::vector<std::string> patient_compartment(const Service& s, const Call& call) {
   std::vector<std::string> out;
   const auto& types = s.deps().types.empty() ? kDefaultFhirTypes : s.deps().types;
   for (const std::string& t : types) {
-    if (t == "Patient" || !takes_patient(t)) continue;
+    if (t == "Patient" || t == "Provenance" || !takes_patient(t)) continue;
     if (!s.search_entity(*call.renderer, t)) continue;
     if (!call.context->principal->may(t, Access::kRead)) continue;
     out.push_back(t);
@@ -137,34 +138,6 @@ Result<Gathered, std::pair<int, std::string>> gather_page(const Service& s, cons
   return g;
 }
 
-// The Provenance resources of the given (entity type, entity id, provenance id) triples, each
-// rendered once with the entities that cite it.
-std::vector<mapping::RenderedResource> provenances(const Service& s, const Call& call,
-                                                   const std::vector<std::tuple<care::EntityType, std::string, std::string>>& cites) {
-  std::vector<mapping::RenderedResource> out;
-  if (call.renderer->rules_for("Provenance").empty() || !call.context->principal->may("Provenance", Access::kRead))
-    return out;
-  std::map<std::string, std::vector<care::Reference>> by_provenance;
-  for (const auto& [type, id, prov] : cites) {
-    if (prov.empty()) continue;
-    care::Reference r;
-    r.type = type;
-    r.id = id;
-    by_provenance[prov].push_back(std::move(r));
-  }
-  for (auto& [prov, refs] : by_provenance) {
-    auto v = s.store().read(care::EntityType::kProvenance, prov);
-    if (!v || !*v || (*v)->deleted) continue;
-    mapping::RenderOptions options;
-    options.resource_type = "Provenance";
-    options.referenced_by = std::move(refs);
-    auto r = call.renderer->render_entity_json(care::EntityType::kProvenance, (*v)->json, options);
-    if (!r) continue;
-    for (auto& res : r->resources) out.push_back(std::move(res));
-  }
-  return out;
-}
-
 void add_issue_entry(rapidjson::Document& bundle, const std::vector<std::string>& warnings) {
   if (warnings.empty()) return;
   auto& a = bundle.GetAllocator();
@@ -247,6 +220,8 @@ void everything(const Service& s, const HttpRequest& req, const RequestContext& 
         return respond(s.fail(call, 400, fhir::IssueType::kInvalid,
                               "_count=" + v + ": must be 1.." + std::to_string(kEverythingPage)));
       count = n;
+    } else if (k == "_revinclude" && v == "Provenance:target") {
+      continue;  // every page carries its entries' Provenance already
     } else if (k == "_cursor") {
       auto w = parse_walk(v);
       if (!w) return respond(s.fail(call, 400, fhir::IssueType::kInvalid, "bad page cursor '" + v + "'"));
@@ -279,7 +254,7 @@ void everything(const Service& s, const HttpRequest& req, const RequestContext& 
   b.link("self", link_url(first ? std::nullopt : std::optional<Walk>(from)));
   if (next) b.link("next", link_url(next));
   std::vector<std::string> patients{id};
-  std::vector<std::tuple<care::EntityType, std::string, std::string>> cites;
+  ProvenanceCites cites;
   std::size_t n = 0;
   if (first) {
     b.add_search_result(patient->resource, full_url(call, "Patient", id));
@@ -295,7 +270,7 @@ void everything(const Service& s, const HttpRequest& req, const RequestContext& 
     if (item.resource.rule) cites.emplace_back(item.resource.rule->entity, item.entity_id, item.provenance_id);
     ++n;
   }
-  for (const auto& prov : provenances(s, call, cites)) {
+  for (const auto& prov : cited_provenance(s, call, cites, ProvenanceTargets::kCited)) {
     b.add_search_result(prov.json, full_url(call, "Provenance", prov.id));
     ++n;
   }
@@ -358,7 +333,7 @@ void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx
 
   // The entries besides the Composition: (fullUrl, resource), in section order.
   std::vector<std::pair<std::string, const Value*>> entries;
-  std::vector<std::tuple<care::EntityType, std::string, std::string>> cites;
+  ProvenanceCites cites;
   std::vector<std::string> patients{id};
 
   sections[0].refs.push_back("Patient/" + id);
@@ -471,7 +446,7 @@ void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx
   for (const auto& [url, res] : entries) b.add(*res, url);
   b.add(author, call.base + "/" + author_ref);
   // Provenance: each entry's origin (Provenance.target lists the entries it produced).
-  const auto provs = provenances(s, call, cites);
+  const auto provs = cited_provenance(s, call, cites, ProvenanceTargets::kCited);
   for (const auto& prov : provs) b.add(prov.json, full_url(call, "Provenance", prov.id));
   auto doc = b.finish();
   if (!doc) return respond(s.fail(call, 500, fhir::IssueType::kException, doc.error().to_string()));
@@ -482,6 +457,38 @@ void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx
 }
 
 }  // namespace
+
+std::vector<mapping::RenderedResource> cited_provenance(const Service& s, const Call& call, const ProvenanceCites& cites,
+                                                        ProvenanceTargets targets) {
+  std::vector<mapping::RenderedResource> out;
+  if (call.renderer->rules_for("Provenance").empty() || !call.context->principal->may("Provenance", Access::kRead))
+    return out;
+  std::map<std::string, std::vector<care::Reference>> by_provenance;
+  for (const auto& [type, id, prov] : cites) {
+    if (prov.empty()) continue;
+    care::Reference r;
+    r.type = type;
+    r.id = id;
+    auto& refs = by_provenance[prov];
+    if (std::find(refs.begin(), refs.end(), r) == refs.end()) refs.push_back(std::move(r));
+  }
+  for (auto& [prov, refs] : by_provenance) {
+    auto v = s.store().read(care::EntityType::kProvenance, prov);
+    if (!v || !*v || (*v)->deleted) continue;
+    if (targets == ProvenanceTargets::kAll) {
+      // Service::render lists every version it produced (Store::cited_by), as a read does.
+      for (auto& res : s.render(call, "Provenance", **v)) out.push_back(std::move(res));
+      continue;
+    }
+    mapping::RenderOptions options;
+    options.resource_type = "Provenance";
+    options.referenced_by = std::move(refs);
+    auto r = call.renderer->render_entity_json(care::EntityType::kProvenance, (*v)->json, options);
+    if (!r) continue;
+    for (auto& res : r->resources) out.push_back(std::move(res));
+  }
+  return out;
+}
 
 void add_summary_routes(HttpApp& app, std::shared_ptr<const Service> service) {
   for (const auto& [name, fn] : {std::make_pair("$everything", &everything), std::make_pair("$summary", &summary)}) {

@@ -540,18 +540,46 @@ std::string reads_back(T& entity, std::int64_t version) {
 // --- Lookups -----------------------------------------------------------------------------------
 
 template <class T>
+store::StoreResult<std::shared_ptr<const T>> RecordWriter::parsed(EntityType type, const std::string& id,
+                                                                  std::int64_t version, const std::string& json) {
+  std::string k(store::type_name(type));
+  k += '/';
+  k += id;
+  if (auto it = parsed_.find(k); it != parsed_.end() && it->second.version == version)
+    return std::static_pointer_cast<const T>(it->second.entity);
+  std::shared_ptr<const void> entity;
+  if (auto old = parsed_old_.find(k); old != parsed_old_.end() && old->second.version == version) {
+    entity = old->second.entity;  // used again: kept into the current generation
+  } else {
+    auto from_json = care::from_json<T>(json);
+    if (!from_json.ok()) {
+      unreadable_ = true;
+      return err(corrupt(type, id, from_json.error().to_string()));
+    }
+    entity = std::make_shared<const T>(std::move(*from_json));
+  }
+  if (parsed_bytes_ + json.size() > kParsedCacheBytes) {
+    parsed_old_ = std::move(parsed_);
+    parsed_.clear();
+    parsed_bytes_ = 0;
+  }
+  parsed_bytes_ += json.size();
+  ParsedVersion& slot = parsed_[std::move(k)];
+  parsed_bytes_ -= slot.bytes;  // a superseded version of the same entity
+  slot = ParsedVersion{version, entity, json.size()};
+  return std::static_pointer_cast<const T>(std::move(entity));
+}
+
+template <class T>
 store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::load(const std::string& id,
                                                                                  std::int64_t stored_version,
                                                                                  const std::string& stored_json) {
   const EntityType type = store::type_of(store::AnyEntity(T{}));
   if (auto it = batch_entities_.find({type, id}); it != batch_entities_.end())
-    return std::optional<Current<T>>(Current<T>{id, std::get<T>(it->second.entity), it->second.version, std::nullopt});
-  auto parsed = care::from_json<T>(stored_json);
-  if (!parsed.ok()) {
-    unreadable_ = true;
-    return err(corrupt(type, id, parsed.error().to_string()));
-  }
-  return std::optional<Current<T>>(Current<T>{id, *parsed, stored_version, std::move(*parsed)});
+    return std::optional<Current<T>>(Current<T>{id, std::get<T>(it->second.entity), it->second.version, nullptr});
+  auto committed = parsed<T>(type, id, stored_version, stored_json);
+  if (!committed.ok()) return err(committed.error());
+  return std::optional<Current<T>>(Current<T>{id, **committed, stored_version, std::move(*committed)});
 }
 
 template <class T>
@@ -578,7 +606,7 @@ std::optional<RecordWriter::Current<T>> RecordWriter::remembered(const std::stri
   auto it = batch_entities_.find({type, key->second.id});
   // Forgotten (committed): the store has it.
   if (it == batch_entities_.end()) return std::nullopt;
-  return Current<T>{key->second.id, std::get<T>(it->second.entity), it->second.version, std::nullopt};
+  return Current<T>{key->second.id, std::get<T>(it->second.entity), it->second.version, nullptr};
 }
 
 void RecordWriter::forget_through(std::uint64_t n) {
@@ -663,7 +691,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
   // Queues a merged match, unless it equals its committed version (record_writer.h): then the
   // store keeps that version and its index rows, and nothing is remembered (the store shows it).
   auto put_merged = [&]<class T>(T entity, const std::string& id, std::int64_t base_version, std::vector<std::string> keys,
-                                 const std::optional<T>& committed) {
+                                 const std::shared_ptr<const T>& committed) {
     if (committed && same_content(entity, *committed)) return;
     put(std::move(entity), id, base_version, std::move(keys));
   };
@@ -692,7 +720,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
     std::vector<care::Reference> merged_away = std::move(p->replaces);
     p->replaces.clear();
     care::Patient patient;
-    std::optional<care::Patient> committed;
+    std::shared_ptr<const care::Patient> committed;
     std::int64_t base = 0;
     if (stored) {
       patient = std::move(stored->entity);
@@ -754,7 +782,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
         person = std::move(*found);
         merge(person->entity, *r);
       } else {
-        person = Current<care::RelatedPerson>{store::new_entity_id(), std::move(*r), 0, std::nullopt};
+        person = Current<care::RelatedPerson>{store::new_entity_id(), std::move(*r), 0, nullptr};
       }
       person->entity.patient = ref_to(EntityType::kPatient, patient_id);
       for (care::PatientContact& c : patient.contacts)

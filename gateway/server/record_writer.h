@@ -93,13 +93,23 @@
 // could not commit: whatever was built on its writes is void). A RecordWriter that is never told
 // of batches remembers everything for its lifetime, as one batch.
 //
+// Parsed stored versions: a stored entity is read as JSON and parsed into the care model
+// before it is merged, and a feed names the same patients and visits again and again (A01, then
+// A02s, A08s, A03). A (type, id, version) is never rewritten, so the parse of each committed
+// version read is kept, keyed by it, and reused while the store still returns that version.
+// It is bounded (kParsedCacheBytes of stored JSON per generation, two generations: what was
+// not used during the last generation is dropped) and holds nothing the store did not return.
+//
 // Not thread-safe: used by the ingest's resolving thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -156,8 +166,8 @@ class RecordWriter {
     std::int64_t version = 0;
     // The committed version as read from the store, when that is where `entity` came from (not
     // from this writer's memory of a batch still committing): a merge that leaves it unchanged
-    // needs no new version.
-    std::optional<T> committed;
+    // needs no new version. Shared with the cache of parsed versions (never changed).
+    std::shared_ptr<const T> committed;
   };
 
   struct Known {
@@ -177,6 +187,10 @@ class RecordWriter {
   template <class T>
   store::StoreResult<std::optional<Current<T>>> load(const std::string& id, std::int64_t stored_version,
                                                      const std::string& stored_json);
+  // Stored version `version` of type/id parsed from `json`, or its earlier parse (see above).
+  template <class T>
+  store::StoreResult<std::shared_ptr<const T>> parsed(care::EntityType type, const std::string& id,
+                                                      std::int64_t version, const std::string& json);
   template <class T>
   store::StoreResult<std::optional<Current<T>>> find_one(const store::Query& q);
   template <class T>
@@ -194,6 +208,18 @@ class RecordWriter {
   std::map<std::string, KnownKey> batch_keys_;  // match key (see keys in the .cc) -> id
   std::uint64_t batch_ = 0;  // the current batch (begin_batch)
   bool unreadable_ = false;  // the current write() met a stored entity that does not read back
+
+  // The cache of parsed stored versions, by "Type/id": the version parsed and the entity (a T of
+  // that type). Two generations; each holds up to kParsedCacheBytes of the versions' JSON.
+  struct ParsedVersion {
+    std::int64_t version = 0;
+    std::shared_ptr<const void> entity;
+    std::size_t bytes = 0;
+  };
+  static constexpr std::size_t kParsedCacheBytes = std::size_t{4} << 20;
+  std::unordered_map<std::string, ParsedVersion> parsed_;      // the current generation
+  std::unordered_map<std::string, ParsedVersion> parsed_old_;  // the one before
+  std::size_t parsed_bytes_ = 0;                               // JSON bytes in parsed_
 };
 
 }  // namespace midhurst::server

@@ -750,3 +750,51 @@ TEST_CASE("an unchanged merge on a version still committing is written, tied to 
   CHECK(writes_of(*third, EntityType::kPatient).empty());
   CHECK(writes_of(*third, EntityType::kEncounter).empty());
 }
+
+TEST_CASE("one writer across batches merges with the stored version, even one another writer stored meanwhile") {
+  // The writer keeps the parse of each stored version it reads; a version written by someone
+  // else (the FHIR API, another gateway) must be read and merged with, not the kept parse.
+  Rig rig;
+  RecordWriter writer(*rig.store);
+  writer.begin_batch(1);
+  auto first = writer.write(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));
+  REQUIRE(first.ok());
+  REQUIRE(rig.store->apply(batch_of(*first, "B1")).ok());
+  writer.forget_through(1);
+  writer.begin_batch(2);
+  auto repeat = writer.write(adt("A01", "2026-11-01T09:15+00:00", "2139", "WARD 7"));  // reads version 1
+  REQUIRE(repeat.ok());
+  CHECK(writes_of(*repeat, EntityType::kPatient).empty());
+
+  auto stored = rig.all<care::Patient>(EntityType::kPatient);
+  REQUIRE(stored.size() == 1);
+  REQUIRE(stored[0].version == 1);
+  care::Patient elsewhere = stored[0];
+  elsewhere.telecoms.push_back(care::ContactPoint{care::ContactSystem::kPhone, "020 7946 0999", std::nullopt, std::nullopt, std::nullopt});
+  store::Batch other = batch_of(RecordWriter::Outcome{}, "ELSEWHERE");
+  other.messages[0].writes.push_back(store::EntityWrite::put(store::AnyEntity(elsewhere), 1));
+  REQUIRE(rig.store->apply(other).ok());
+
+  writer.begin_batch(3);
+  care::Record renamed = adt("A08", "2026-11-01T10:00+00:00", "2139", "WARD 7");
+  renamed.get<care::Patient>()->names.at(0).given = {"Maggie"};
+  auto third = writer.write(std::move(renamed));
+  REQUIRE(third.ok());
+  auto patient_writes = writes_of(*third, EntityType::kPatient);
+  REQUIRE(patient_writes.size() == 1);
+  CHECK(patient_writes[0]->if_version == 2);
+  const auto& merged = std::get<care::Patient>(*patient_writes[0]->entity);
+  REQUIRE(merged.telecoms.size() == 1);
+  CHECK(merged.telecoms[0].value == "020 7946 0999");
+  CHECK(merged.names.at(0).given.at(0) == "Maggie");
+  REQUIRE(rig.store->apply(batch_of(*third, "B3")).ok());
+
+  // And the same message once more, with version 3 stored: nothing to write.
+  writer.forget_through(3);
+  writer.begin_batch(4);
+  care::Record again = adt("A08", "2026-11-01T10:00+00:00", "2139", "WARD 7");
+  again.get<care::Patient>()->names.at(0).given = {"Maggie"};
+  auto fourth = writer.write(std::move(again));
+  REQUIRE(fourth.ok());
+  CHECK(writes_of(*fourth, EntityType::kPatient).empty());
+}

@@ -196,8 +196,15 @@ void items(Collector& c, const care::EndOfLifePlan& p) {
   held(p.primary_diagnosis, "primaryDiagnosis");
   held(p.prognosis, "prognosis");
   has(p.prognosis && !p.prognosis->awareness.empty(), "prognosis.awareness");
+  // Each awareness finding renders an Observation of its own: one term per list position lets the
+  // store count them (an entity holding position n holds every position before it).
+  if (p.prognosis)
+    for (std::size_t i = 0; i < p.prognosis->awareness.size(); ++i)
+      has(true, "prognosis.awareness[" + std::to_string(i) + "]");
   held(p.surprise_question, "surpriseQuestion");
   held(p.functional_status, "functionalStatus");
+  // The AKPS Observation renders only with a score (its rule's condition).
+  has(p.functional_status && p.functional_status->akps_score.has_value(), "functionalStatus.akpsScore");
   held(p.carer, "carer");
   held(p.preferred_place_of_care, "preferredPlaceOfCare");
   for (std::size_t i = 0; i < p.preferred_place_of_death.size(); ++i)
@@ -296,7 +303,7 @@ const ValuePath kValuePaths[] = {
 // The item paths items() lists; list positions are checked by form ("name[n]").
 constexpr std::string_view kPlanItems[] = {
     "recorded", "eolRegister", "consentToShare", "primaryDiagnosis", "prognosis", "prognosis.awareness",
-    "surpriseQuestion", "functionalStatus", "carer", "preferredPlaceOfCare", "cprDecision",
+    "surpriseQuestion", "functionalStatus", "functionalStatus.akpsScore", "carer", "preferredPlaceOfCare", "cprDecision",
     "respect", "adrt", "advanceStatement", "lpaHealthWelfare", "anticipatoryMedicines",
     "lastYearOfLife", "death", "death.actualPlace",
 };
@@ -319,7 +326,7 @@ std::optional<ValueTerm> value_term(care::EntityType type, std::string_view path
   constexpr std::string_view suffix = ".recorded.status";
   if (path.size() > suffix.size() && path.substr(path.size() - suffix.size()) == suffix) {
     const std::string_view item = path.substr(0, path.size() - suffix.size());
-    if (item != "recorded" && item != "prognosis.awareness" && item_indexed(type, item))
+    if (item != "recorded" && !item.starts_with("prognosis.awareness") && item_indexed(type, item))
       return ValueTerm{"record-status", std::string(item), true, codes_of<care::RecordStatus>()};
   }
   return std::nullopt;
@@ -329,10 +336,11 @@ bool item_indexed(care::EntityType type, std::string_view path) {
   if (type != care::EntityType::kEndOfLifePlan) return false;
   for (std::string_view p : kPlanItems)
     if (p == path) return true;
-  constexpr std::string_view list = "preferredPlaceOfDeath[";
-  if (path.size() > list.size() + 1 && path.substr(0, list.size()) == list && path.back() == ']') {
-    std::string_view n = path.substr(list.size(), path.size() - list.size() - 1);
-    return n.size() <= 3 && n.find_first_not_of("0123456789") == std::string_view::npos;
+  for (std::string_view list : {std::string_view("preferredPlaceOfDeath["), std::string_view("prognosis.awareness[")}) {
+    if (path.size() > list.size() + 1 && path.substr(0, list.size()) == list && path.back() == ']') {
+      std::string_view n = path.substr(list.size(), path.size() - list.size() - 1);
+      return n.size() <= 3 && n.find_first_not_of("0123456789") == std::string_view::npos;
+    }
   }
   return false;
 }

@@ -22,8 +22,10 @@
 //                     adrt, lpa, anticipatory-medicines, last-year-of-life, diagnosis
 //                     (enum-valued items have system "" and the enum's JSON code); and `item`,
 //                     whose codes are the care paths of the items present ("cprDecision",
-//                     "preferredPlaceOfDeath[1]", "death.actualPlace"): each renders FHIR
-//                     resources of its own (a Flag, an Observation), found by them in SQL;
+//                     "preferredPlaceOfDeath[1]", "death.actualPlace", each position of
+//                     "prognosis.awareness[n]", "functionalStatus.akpsScore" when scored): each
+//                     renders FHIR resources of its own (a Flag, an Observation), found and
+//                     counted by them in SQL;
 //                     record-status: per item present, system = its care path, code = its
 //                     recorded.status (kAbsentCode when it has none), served as Flag.status
 //   Provenance        sender (token: system = application, code = facility), message-id

@@ -207,13 +207,16 @@ StoreResult<std::string> SqliteStore::update_merge_link(const care::Patient& p,
 
 StoreResult<std::optional<EntityVersion>> SqliteStore::read(care::EntityType type,
                                                             std::string_view id) {
+  // Every FHIR read comes here: the statement's text is built once, and the key is bound without
+  // a copy (both outlive the step).
+  static const std::string sql = std::string("SELECT ") + sqlite::kEntityColumns +
+                                 " FROM entity_current c JOIN entity_version v ON v.seq=c.seq "
+                                 "WHERE c.type=? AND c.id=?";
   auto r = reader();
   if (!r.ok()) return err(r.error());
-  auto q = (*r)->prepare(std::string("SELECT ") + sqlite::kEntityColumns +
-                         " FROM entity_current c JOIN entity_version v ON v.seq=c.seq "
-                         "WHERE c.type=? AND c.id=?");
+  auto q = (*r)->prepare(sql);
   if (!q.ok()) return err(q.error());
-  q->bind_all(type_name(type), id);
+  q->bind_all_ref(type_name(type), id);
   auto row = q->next();
   if (!row.ok()) return err(row.error());
   if (!*row) return std::optional<EntityVersion>();

@@ -128,4 +128,44 @@ TEST_CASE("sqlite: the file is in WAL mode", "[sqlite]") {
   CHECK(query_text(path, "PRAGMA journal_mode") == "wal");
 }
 
+TEST_CASE("sqlite: migration 6 moves each audit record's patients into its row and drops audit_patient_seq",
+          "[sqlite][migration]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "audit.db").string();
+  {
+    // A version-5 file with an audit trail written as the version-5 code did.
+    auto c = sqlite::Connection::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                      std::chrono::milliseconds(1000));
+    REQUIRE(c.ok());
+    REQUIRE(sqlite::migrate(**c, 5).ok());
+    REQUIRE((*c)->exec("INSERT INTO audit(time, client, interaction, outcome, detail) VALUES"
+                       "('t1', 'app', 'read', 'success', 'GET /Patient/p2'),"
+                       "('t2', 'app', 'search-type', 'success', ''),"
+                       "('t3', 'app', 'read', '404', 'GET /Patient/x\"y');"
+                       "INSERT INTO audit_patient(audit_seq, patient_id) VALUES(1, 'p2'), (1, 'p1'), (3, 'x\"y')")
+              .ok());
+  }
+  CHECK(query_text(path, "SELECT count(*) FROM sqlite_schema WHERE name='audit_patient_seq'") == "1");
+
+  auto s = open_store("sqlite:" + path);
+  REQUIRE(s.ok());
+  CHECK(query_text(path, "SELECT count(*) FROM sqlite_schema WHERE name='audit_patient_seq'") == "0");
+  auto all = (*s)->list_audit(0, 10, "");
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0].patients == std::vector<std::string>{"p1", "p2"});
+  CHECK((*all)[1].patients.empty());
+  CHECK((*all)[2].patients == std::vector<std::string>{"x\"y"});
+  CHECK((*all)[2].outcome == "404");
+  // Records written after the migration follow the old ones and are found by patient with them.
+  REQUIRE((*s)->append_audit({AuditRecord{0, "t4", "app", "read", "success", {"p1"}, "GET /Patient/p1"}}).ok());
+  auto p1 = (*s)->list_audit(0, 10, "p1");
+  REQUIRE(p1.ok());
+  REQUIRE(p1->size() == 2);
+  CHECK(p1->front().time == "t1");
+  CHECK(p1->back().time == "t4");
+  CHECK(p1->back().seq == 4);
+  CHECK(p1->back().patients == std::vector<std::string>{"p1"});
+}
+
 }  // namespace midhurst::store::test

@@ -1,5 +1,8 @@
 // SqliteStore: the outbox state machine (FORMAT.md, O1-O7) and audit listing.
 #include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
 
 #include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
@@ -138,45 +141,49 @@ StoreResult<std::optional<OutboxItem>> SqliteStore::outbox_item(std::int64_t seq
   return std::optional<OutboxItem>(sqlite::outbox_from_row(*q));
 }
 
+namespace {
+
+// The audit row's `patients` column (a JSON array of ids, written by sqlite_store.cc's
+// insert_audit) as a list; empty when the text is not such an array.
+std::vector<std::string> parse_patients(const std::string& json) {
+  std::vector<std::string> out;
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsArray()) return out;
+  for (const auto& v : d.GetArray())
+    if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+  return out;
+}
+
+}  // namespace
+
 StoreResult<std::vector<AuditRecord>> SqliteStore::list_audit(std::int64_t after_seq, int limit,
                                                               std::string_view patient_id) {
   auto r = reader();
   if (!r.ok()) return err(r.error());
   std::vector<AuditRecord> out;
-  {
-    auto q = (*r)->prepare(
-        patient_id.empty()
-            ? "SELECT seq, time, client, interaction, outcome, detail FROM audit WHERE seq>? AND ?='' "
-              "ORDER BY seq LIMIT ?"
-            : "SELECT a.seq, a.time, a.client, a.interaction, a.outcome, a.detail FROM audit_patient p "
-              "JOIN audit a ON a.seq=p.audit_seq WHERE p.audit_seq>? AND p.patient_id=? "
-              "ORDER BY p.audit_seq LIMIT ?");
-    if (!q.ok()) return err(q.error());
-    q->bind_all(after_seq, patient_id, limit);
-    for (;;) {
-      auto row = q->next();
-      if (!row.ok()) return err(row.error());
-      if (!*row) break;
-      AuditRecord a;
-      a.seq = q->int64(0);
-      a.time = q->text(1);
-      a.client = q->text(2);
-      a.interaction = q->text(3);
-      a.outcome = q->text(4);
-      a.detail = q->text(5);
-      out.push_back(std::move(a));
-    }
-  }
-  for (AuditRecord& a : out) {
-    auto p = (*r)->prepare("SELECT patient_id FROM audit_patient WHERE audit_seq=?");
-    if (!p.ok()) return err(p.error());
-    p->bind(1, a.seq);
-    for (;;) {
-      auto row = p->next();
-      if (!row.ok()) return err(row.error());
-      if (!*row) break;
-      a.patients.push_back(p->text(0));
-    }
+  auto q = (*r)->prepare(
+      patient_id.empty()
+          ? "SELECT seq, time, client, interaction, outcome, detail, patients FROM audit WHERE seq>? AND ?='' "
+            "ORDER BY seq LIMIT ?"
+          : "SELECT a.seq, a.time, a.client, a.interaction, a.outcome, a.detail, a.patients FROM audit_patient p "
+            "JOIN audit a ON a.seq=p.audit_seq WHERE p.audit_seq>? AND p.patient_id=? "
+            "ORDER BY p.audit_seq LIMIT ?");
+  if (!q.ok()) return err(q.error());
+  q->bind_all(after_seq, patient_id, limit);
+  for (;;) {
+    auto row = q->next();
+    if (!row.ok()) return err(row.error());
+    if (!*row) break;
+    AuditRecord a;
+    a.seq = q->int64(0);
+    a.time = q->text(1);
+    a.client = q->text(2);
+    a.interaction = q->text(3);
+    a.outcome = q->text(4);
+    a.detail = q->text(5);
+    a.patients = parse_patients(q->text(6));
+    out.push_back(std::move(a));
   }
   return out;
 }

@@ -162,12 +162,28 @@ constexpr std::string_view kV5[] = {
     "CREATE INDEX IF NOT EXISTS entity_version_provenance ON entity_version(provenance_id) WHERE provenance_id <> ''",
 };
 
+// --- Migration 6: an audit record's patients in its own row. ---
+// Each audit record (one per FHIR read) cost an audit_patient row in two B-trees: its key
+// (patient_id, audit_seq), which AuditEvent search by patient uses, and audit_patient_seq, used
+// only to list a record's patients. The list now sits in the audit row (`patients`, a JSON array
+// of ids), filled from audit_patient for the records already stored (in the order the index
+// gave them: by id), and the second index is gone: one B-tree insert fewer per read. Code, not
+// statements (migration_code): the column is added only when missing, so the step can run again
+// on a file that has it (one whose schema_version was set back).
+constexpr std::string_view kV6Fill[] = {
+    "UPDATE audit SET patients = (SELECT json_group_array(patient_id) FROM audit_patient WHERE audit_seq = audit.seq) "
+    "WHERE seq IN (SELECT audit_seq FROM audit_patient)",
+    "DROP INDEX IF EXISTS audit_patient_seq",
+};
+
 constexpr Migration kMigrations[] = {
     {1, "journal, versioned entities, search indexes, outbox, audit", kV1},
     {2, "A40 merge links (patient_link)", kV2},
     {3, "one clustered search index table (idx_term)", kV3},
     {4, "search terms for Task status and end-of-life items (reindex)", {}},
     {5, "Provenance targets index; record-status and absent Task status terms (reindex)", kV5},
+    {6, "audit records list their patients (audit.patients); audit_patient_seq dropped", {}},
+    {7, "item terms per prognosis-awareness position and for an AKPS score, to count Observations (reindex)", {}},
 };
 
 // The care entity of `type` from its stored JSON body; the parse error's text on failure.
@@ -219,10 +235,34 @@ StoreStatus reindex(Connection& c, std::initializer_list<care::EntityType> types
   return {};
 }
 
+// Migration 6 (above kV6Fill): audit.patients added when missing, filled, the index dropped.
+StoreStatus audit_patients_column(Connection& c) {
+  bool has = false;
+  {
+    auto q = c.prepare("SELECT count(*) FROM pragma_table_info('audit') WHERE name='patients'");
+    if (!q.ok()) return err(q.error());
+    auto row = q->next();
+    if (!row.ok()) return err(row.error());
+    has = *row && q->int64(0) > 0;
+  }
+  if (!has)
+    if (auto s = c.exec("ALTER TABLE audit ADD COLUMN patients TEXT NOT NULL DEFAULT '[]'"); !s.ok()) return s;
+  for (std::string_view sql : kV6Fill)
+    if (auto s = c.exec(sql); !s.ok()) return s;
+  return {};
+}
+
+// --- Migration 7: the end-of-life plan's `item` terms name each prognosis-awareness position
+// ("prognosis.awareness[0]"...) and a scored functional status ("functionalStatus.akpsScore"),
+// so that the Observations rendered from them are counted in SQL (fhir_rest_search.h,
+// plan_count). No DDL: the code step reindexes the stored plans.
+
 // Steps of a migration that need code, run after its statements in its transaction.
 StoreStatus migration_code(Connection& c, int version) {
   if (version == 4 || version == 5)
     return reindex(c, {care::EntityType::kReferral, care::EntityType::kEndOfLifePlan});
+  if (version == 7) return reindex(c, {care::EntityType::kEndOfLifePlan});
+  if (version == 6) return audit_patients_column(c);
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include "store/sqlite_store.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "store/fault.h"
 #include "store/sqlite_schema.h"
@@ -128,7 +129,17 @@ SqliteStore::SqliteStore(std::string path, StoreOptions options,
 
 SqliteStore::~SqliteStore() = default;
 
+namespace {
+// The read scope this thread holds (read_scope()), if any: its store and connection.
+struct ScopedReader {
+  const SqliteStore* store = nullptr;
+  sqlite::Connection* connection = nullptr;
+};
+thread_local ScopedReader t_scoped;
+}  // namespace
+
 StoreResult<SqliteStore::Reader> SqliteStore::reader() {
+  if (t_scoped.store == this) return Reader(t_scoped.connection);
   {
     std::lock_guard<std::mutex> lock(pool_mu_);
     if (!idle_readers_.empty()) {
@@ -150,6 +161,37 @@ SqliteStore::Reader::~Reader() {
   std::lock_guard<std::mutex> lock(s_->pool_mu_);
   if (static_cast<int>(s_->idle_readers_.size()) < s_->options_.reader_pool)
     s_->idle_readers_.push_back(std::move(c_));
+}
+
+// A deferred BEGIN on a pooled reader: SQLite takes the snapshot (the WAL read mark, the page
+// cache checked against the log) at the first read, and keeps it until COMMIT, so the reads of
+// the scope pay for one read transaction between them. Should BEGIN fail, the scope pins
+// nothing and each read takes its own transaction, as outside a scope.
+class SqliteStore::Scope final : public Store::ReadScope {
+ public:
+  Scope(const SqliteStore* store, Reader reader) : reader_(std::move(reader)) {
+    if (!reader_->run("BEGIN").ok()) return;
+    t_scoped = {store, &*reader_};
+    pinned_ = true;
+  }
+  ~Scope() override {
+    if (!pinned_) return;
+    t_scoped = {};
+    // Ends the read transaction (nothing to write); a failure leaves it to ROLLBACK, so the
+    // connection goes back to the pool with no transaction open.
+    if (!reader_->run("COMMIT").ok()) (void)reader_->run("ROLLBACK");
+  }
+
+ private:
+  Reader reader_;
+  bool pinned_ = false;
+};
+
+std::unique_ptr<Store::ReadScope> SqliteStore::read_scope() {
+  if (t_scoped.store == this) return std::make_unique<ReadScope>();  // nested: the outer one holds
+  auto r = reader();
+  if (!r.ok()) return std::make_unique<ReadScope>();  // reads will report the problem themselves
+  return std::make_unique<Scope>(this, std::move(*r));
 }
 
 std::uint64_t SqliteStore::wal_checkpoints() {
@@ -221,9 +263,7 @@ StoreResult<BatchResult> SqliteStore::apply(const Batch& batch) {
         if (savepoints)
           if (auto rel = writer_->run("RELEASE message"); !rel.ok()) return rel;
       }
-      for (const AuditRecord& a : batch.audit)
-        if (auto st = insert_audit(a, now); !st.ok()) return st;
-      return {};
+      return insert_audit(batch.audit, now);
     });
   };
   StoreStatus s = attempt(/*savepoints=*/false);
@@ -343,25 +383,135 @@ StoreStatus SqliteStore::append_audit(std::vector<AuditRecord> records) {
   if (records.empty()) return {};
   std::lock_guard<std::mutex> lock(write_mu_);
   const std::string now = now_locked();
-  return write_transaction([&]() -> StoreStatus {
-    for (const AuditRecord& r : records)
-      if (auto s = insert_audit(r, now); !s.ok()) return s;
-    return {};
-  });
+  return write_transaction([&]() -> StoreStatus { return insert_audit(records, now); });
 }
 
-StoreStatus SqliteStore::insert_audit(const AuditRecord& r, const std::string& now) {
-  auto q = writer_->prepare(
-      "INSERT INTO audit(time, client, interaction, outcome, detail) VALUES(?,?,?,?,?)");
-  if (!q.ok()) return err(q.error());
-  q->bind_all(r.time.empty() ? now : r.time, r.client, r.interaction, r.outcome, r.detail);
-  if (auto s = q->run(); !s.ok()) return s;
-  const std::int64_t seq = writer_->last_insert_rowid();
-  for (const std::string& p : r.patients) {
-    auto ins = writer_->prepare("INSERT OR IGNORE INTO audit_patient(audit_seq, patient_id) VALUES(?,?)");
-    if (!ins.ok()) return err(ins.error());
-    ins->bind_all(seq, p);
-    if (auto s = ins->run(); !s.ok()) return s;
+// Audit records are what every FHIR read writes, so their insert is the store's most frequent
+// write. One statement per row cost more in statement overhead (step, reset, the AUTOINCREMENT
+// sequence row read and rewritten) than in the rows themselves, so records go in with multi-row
+// INSERTs of kAuditChunkRows (then halves, down to 1, for the rest: a handful of cached
+// statements). Their seqs are assigned here, as AUTOINCREMENT would (after the largest ever
+// used), so that each record's audit_patient rows can name it without a round trip per record.
+namespace {
+
+constexpr std::size_t kAuditChunkRows = 32;
+
+// "INSERT ... VALUES(row),(row)...": `rows` copies of `row` ("(?,?)") after `head`.
+std::string multi_row_insert(std::string_view head, std::string_view row, std::size_t rows) {
+  std::string sql(head);
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i) sql += ',';
+    sql += row;
+  }
+  return sql;
+}
+
+// The statement text for `rows` rows (a power of two up to kAuditChunkRows), built once.
+std::string_view audit_insert_sql(std::size_t rows) {
+  static const std::vector<std::string> sql = [] {
+    std::vector<std::string> v;
+    for (std::size_t n = 1; n <= kAuditChunkRows; n *= 2)
+      v.push_back(multi_row_insert(
+          "INSERT INTO audit(seq, time, client, interaction, outcome, detail, patients) VALUES", "(?,?,?,?,?,?,?)", n));
+    return v;
+  }();
+  return sql[static_cast<std::size_t>(std::countr_zero(rows))];
+}
+std::string_view audit_patient_insert_sql(std::size_t rows) {
+  static const std::vector<std::string> sql = [] {
+    std::vector<std::string> v;
+    for (std::size_t n = 1; n <= kAuditChunkRows; n *= 2)
+      v.push_back(multi_row_insert("INSERT OR IGNORE INTO audit_patient(audit_seq, patient_id) VALUES", "(?,?)", n));
+    return v;
+  }();
+  return sql[static_cast<std::size_t>(std::countr_zero(rows))];
+}
+
+// The largest power of two <= min(n, kAuditChunkRows); n > 0.
+std::size_t chunk_rows(std::size_t n) { return std::bit_floor(std::min(n, kAuditChunkRows)); }
+
+// The audit row's `patients` column: the record's patient ids as a JSON array of strings, sorted
+// and each once, as audit_patient holds them (sqlite_outbox.cc's list_audit reads it back). Ids
+// come from request paths and may hold any byte: quotes, backslashes and control characters are
+// escaped, other bytes kept as they are.
+std::string patients_json(const std::vector<std::string>& given) {
+  std::vector<std::string> sorted;
+  if (given.size() > 1) {
+    sorted = given;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  }
+  std::string out = "[";
+  for (const std::string& p : given.size() > 1 ? sorted : given) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : p) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (u < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
+
+StoreStatus SqliteStore::insert_audit(std::span<const AuditRecord> records, const std::string& now) {
+  if (records.empty()) return {};
+  std::int64_t next_seq = 0;
+  {
+    auto q = writer_->prepare(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='audit'), 0), "
+        "coalesce((SELECT max(seq) FROM audit), 0))");
+    if (!q.ok()) return err(q.error());
+    auto row = q->next();
+    if (!row.ok()) return err(row.error());
+    next_seq = (*row ? q->int64(0) : 0) + 1;
+  }
+  std::vector<std::string> patients(records.size());  // bound by reference until each run
+  std::vector<std::pair<std::int64_t, const std::string*>> links;
+  for (std::size_t done = 0; done < records.size();) {
+    const std::size_t n = chunk_rows(records.size() - done);
+    auto q = writer_->prepare(audit_insert_sql(n));
+    if (!q.ok()) return err(q.error());
+    for (std::size_t k = 0; k < n; ++k) {
+      const AuditRecord& r = records[done + k];
+      const std::int64_t seq = next_seq + static_cast<std::int64_t>(done + k);
+      patients[done + k] = patients_json(r.patients);
+      const int col = static_cast<int>(k) * 7;
+      q->bind(col + 1, seq);
+      q->bind_ref(col + 2, r.time.empty() ? now : r.time);
+      q->bind_ref(col + 3, r.client);
+      q->bind_ref(col + 4, r.interaction);
+      q->bind_ref(col + 5, r.outcome);
+      q->bind_ref(col + 6, r.detail);
+      q->bind_ref(col + 7, patients[done + k]);
+      for (const std::string& p : r.patients) links.emplace_back(seq, &p);
+    }
+    if (auto s = q->run(); !s.ok()) return s;
+    done += n;
+  }
+  for (std::size_t done = 0; done < links.size();) {
+    const std::size_t n = chunk_rows(links.size() - done);
+    auto q = writer_->prepare(audit_patient_insert_sql(n));
+    if (!q.ok()) return err(q.error());
+    for (std::size_t k = 0; k < n; ++k) {
+      q->bind(static_cast<int>(k) * 2 + 1, links[done + k].first);
+      q->bind_ref(static_cast<int>(k) * 2 + 2, *links[done + k].second);
+    }
+    if (auto s = q->run(); !s.ok()) return s;
+    done += n;
   }
   return {};
 }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -60,6 +61,8 @@ class SqliteStore final : public Store {
   StoreResult<std::int64_t> count(const Query& q) override;
   StoreResult<std::string> resolve_patient(std::string_view patient_id) override;
   StoreResult<std::vector<VersionKey>> cited_by(std::string_view provenance_id, int limit) override;  // sqlite_provenance.cc
+  StoreResult<std::vector<std::string>> provenances_of(care::EntityType type, std::string_view id,
+                                                       int limit) override;  // sqlite_provenance.cc
 
   StoreResult<std::vector<OutboxItem>> claim_outbox(std::string_view worker,
                                                     std::chrono::milliseconds lease,
@@ -73,24 +76,33 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<AuditRecord>> list_audit(std::int64_t after_seq, int limit,
                                                    std::string_view patient_id) override;
 
+  // One read transaction on one pooled reader connection, which this thread's reads use while
+  // the scope lives (each read outside a scope is its own transaction: a read lock taken and
+  // released, and the page cache checked against the log, per statement).
+  std::unique_ptr<ReadScope> read_scope() override;
+
   // Checkpoints of the write-ahead log run so far (passive and rewinding; see wal_hook in
   // sqlite_store.cc): for tests and diagnostics.
   std::uint64_t wal_checkpoints();
 
  private:
-  // A reader connection on loan from the pool; returned when destroyed.
+  // A reader connection on loan from the pool; returned when destroyed. Or, inside a read
+  // scope, the scope's connection, borrowed (the scope returns it).
   class Reader {
    public:
-    Reader(SqliteStore* s, std::unique_ptr<sqlite::Connection> c) : s_(s), c_(std::move(c)) {}
+    Reader(SqliteStore* s, std::unique_ptr<sqlite::Connection> c) : s_(s), c_(std::move(c)), conn_(c_.get()) {}
+    explicit Reader(sqlite::Connection* scoped) : s_(nullptr), conn_(scoped) {}
     Reader(Reader&&) = default;
     ~Reader();
-    sqlite::Connection& operator*() { return *c_; }
-    sqlite::Connection* operator->() { return c_.get(); }
+    sqlite::Connection& operator*() { return *conn_; }
+    sqlite::Connection* operator->() { return conn_; }
 
    private:
     SqliteStore* s_;
-    std::unique_ptr<sqlite::Connection> c_;
+    std::unique_ptr<sqlite::Connection> c_;  // null when borrowed
+    sqlite::Connection* conn_;
   };
+  class Scope;  // read_scope()'s, in sqlite_store.cc
 
   // The outcome of one write inside apply(): its version, or why the message must fail.
   using WriteOutcome = std::variant<WrittenVersion, std::string>;
@@ -118,7 +130,8 @@ class SqliteStore final : public Store {
                           bool existed = true);
   StoreResult<std::string> update_merge_link(const care::Patient& p, std::int64_t journal_seq,
                                              const std::string& now);
-  StoreStatus insert_audit(const AuditRecord& r, const std::string& now);
+  // Inserts `records` (records.size() rows, and their patients) with a few multi-row statements.
+  StoreStatus insert_audit(std::span<const AuditRecord> records, const std::string& now);
   StoreStatus insert_outbox(const OutboxMessage& m, std::int64_t journal_seq, const std::string& now);
   // SQLite's WAL hook on writer_ (runs after each of its commits, under write_mu_): checkpoints.
   static int wal_hook(void* store, sqlite3* db, const char* schema, int pages);

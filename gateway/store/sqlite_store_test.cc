@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "care/json.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_store.h"
 #include "store/test_support.h"
@@ -148,6 +149,75 @@ TEST_CASE("sqlite: SQLite's global memory statistics are off once a store is ope
   REQUIRE(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &highwater, 0) == SQLITE_OK);
   CHECK(used == 0);
   CHECK(highwater == 0);
+}
+
+TEST_CASE("sqlite: a read scope shares one snapshot on its thread and no other", "[sqlite][scope]") {
+  TempDir dir;
+  auto s = open_store("sqlite:" + (dir.path() / "store.db").string());
+  REQUIRE(s.ok());
+  Store& store = **s;
+  auto put_patient = [&](const std::string& id, int n, const std::string& family) {
+    apply_ok(store, batch({message("C" + id + family, {EntityWrite::put(patient(id, nhs_number(n), family, "Ann", "1950-02-03",
+                                                                                  care::AdministrativeGender::kFemale))})}));
+  };
+  auto family_of = [&](const std::string& id) -> std::string {
+    auto r = store.read(care::EntityType::kPatient, id);
+    REQUIRE(r.ok());
+    if (!*r) return "(none)";
+    auto p = care::from_json<care::Patient>((*r)->json);
+    REQUIRE(p.ok());
+    return p->names.empty() ? "" : p->names.front().family;
+  };
+  // Read on another thread (its own snapshot per call, scope or not on this one).
+  auto family_elsewhere = [&](const std::string& id) {
+    std::string out;
+    std::thread([&] {
+      auto r = store.read(care::EntityType::kPatient, id);
+      if (!r.ok() || !*r) {
+        out = "(none)";
+        return;
+      }
+      auto p = care::from_json<care::Patient>((*r)->json);
+      out = p.ok() && !p->names.empty() ? p->names.front().family : "(unreadable)";
+    }).join();
+    return out;
+  };
+  put_patient("p1", 1, "Smith");
+  {
+    const auto scope = store.read_scope();
+    // Committed before the scope: seen.
+    CHECK(family_of("p1") == "Smith");
+    // Committed during it, after its first read: the scope's reads keep their snapshot, search
+    // included (one connection, one read transaction) ...
+    put_patient("p2", 2, "Jones");
+    put_patient("p1", 1, "Brown");
+    CHECK(family_of("p2") == "(none)");
+    CHECK(family_of("p1") == "Smith");
+    Query q;
+    q.type = care::EntityType::kPatient;
+    q.identifier = std::make_pair(std::string(care::codes::kNhsNumber), nhs_number(2));
+    auto found = store.search(q);
+    REQUIRE(found.ok());
+    CHECK(found->entries.empty());
+    // ... a nested scope changes nothing ...
+    {
+      const auto inner = store.read_scope();
+      CHECK(family_of("p1") == "Smith");
+    }
+    CHECK(family_of("p1") == "Smith");
+    // ... and another thread sees every commit.
+    CHECK(family_elsewhere("p1") == "Brown");
+    CHECK(family_elsewhere("p2") == "Jones");
+  }
+  // Once it ends, this thread's reads see the latest commit again.
+  CHECK(family_of("p1") == "Brown");
+  CHECK(family_of("p2") == "Jones");
+  // A new scope starts from the state at its first read, not from the last scope's.
+  {
+    const auto scope = store.read_scope();
+    put_patient("p3", 3, "Green");
+    CHECK(family_of("p3") == "Green");
+  }
 }
 
 }  // namespace midhurst::store::test

@@ -112,10 +112,30 @@ class Store {
   // The entity versions whose Provenance is `provenance_id` (what it produced: Provenance.target),
   // oldest first, at most `limit`; tombstones included.
   virtual StoreResult<std::vector<VersionKey>> cited_by(std::string_view provenance_id, int limit) = 0;
+  // The reverse (Provenance search by `target`): the distinct Provenance ids of the versions of
+  // type/id (every version, not only the current one), oldest version first, at most `limit`.
+  virtual StoreResult<std::vector<std::string>> provenances_of(care::EntityType type, std::string_view id,
+                                                               int limit) = 0;
 
   // The surviving patient for `patient_id`: the id itself when it was never merged away, else
   // the end of its replaced-by chain.
   virtual StoreResult<std::string> resolve_patient(std::string_view patient_id) = 0;
+
+  // --- Read scopes ------------------------------------------------------------------------------
+
+  // While the returned scope lives, the reads that this thread makes on this store (the read
+  // methods above) see committed state no older than the scope's start, and may all see the
+  // same state: a commit made meanwhile can stay invisible to them until the scope ends. For a
+  // caller making many small reads in a row (the ingest's matching, one scope per batch), so
+  // that they cost one snapshot rather than one each. Other threads and writes are unaffected;
+  // a scope opened while this thread already holds one on this store does nothing more. Destroy
+  // it on the thread that opened it, before the store. The default shares nothing (each read
+  // takes its own snapshot, as outside a scope).
+  class ReadScope {
+   public:
+    virtual ~ReadScope() = default;
+  };
+  virtual std::unique_ptr<ReadScope> read_scope() { return std::make_unique<ReadScope>(); }
 
   // --- Outbox (FORMAT.md: state machine O1-O7) -------------------------------------------------
 

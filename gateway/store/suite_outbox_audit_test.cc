@@ -122,4 +122,55 @@ TEMPLATE_TEST_CASE("audit: records from batches and from append_audit, by patien
   CHECK(after->size() == 1);
 }
 
+TEMPLATE_TEST_CASE("audit: a large group of records keeps every record, its order and its patients", "[audit]",
+                   STORE_FACTORIES) {
+  Fixture<TestType> f;
+  // 75 records: more than one multi-row statement's worth, and a remainder of odd size.
+  // Patient ids from request paths can hold any byte; a record may name one twice.
+  const std::string odd = std::string("q\"b\\s\nn") + '\0' + "z\x01";
+  std::vector<AuditRecord> records;
+  for (int i = 0; i < 75; ++i) {
+    AuditRecord r{0, "", "client" + std::to_string(i), "read", "success", {}, "GET Patient/" + std::to_string(i)};
+    if (i % 3 == 0) r.patients = {"p" + std::to_string(i)};
+    if (i % 3 == 1) r.patients = {"p" + std::to_string(i), "shared", "p" + std::to_string(i)};
+    if (i == 40) r.patients = {odd};
+    records.push_back(std::move(r));
+  }
+  REQUIRE(f->append_audit(records).ok());
+  REQUIRE(f->append_audit({AuditRecord{0, "", "late", "read", "success", {"shared"}, ""}}).ok());
+  auto all = f->list_audit(0, 1000, "");
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 76);
+  for (int i = 0; i < 75; ++i) {
+    const AuditRecord& got = (*all)[static_cast<std::size_t>(i)];
+    INFO("record " << i);
+    CHECK(got.client == "client" + std::to_string(i));
+    CHECK(got.detail == "GET Patient/" + std::to_string(i));
+    if (i > 0) CHECK(got.seq > (*all)[static_cast<std::size_t>(i) - 1].seq);
+    std::vector<std::string> want;
+    if (i % 3 == 0) want = {"p" + std::to_string(i)};
+    if (i % 3 == 1) want = {"p" + std::to_string(i), "shared"};
+    if (i == 40) want = {odd};
+    auto patients = got.patients;
+    std::sort(patients.begin(), patients.end());
+    CHECK(patients == want);
+  }
+  CHECK((*all)[75].client == "late");
+  CHECK((*all)[75].seq > (*all)[74].seq);
+
+  auto shared = f->list_audit(0, 1000, "shared");
+  REQUIRE(shared.ok());
+  CHECK(shared->size() == 25);  // i % 3 == 1 but 40 (which names `odd` only): 24, and "late"
+  CHECK(shared->back().client == "late");
+  auto by_odd = f->list_audit(0, 1000, odd);
+  REQUIRE(by_odd.ok());
+  REQUIRE(by_odd->size() == 1);
+  CHECK(by_odd->front().client == "client40");
+  // Paging by seq resumes after the last record seen.
+  auto page = f->list_audit((*all)[70].seq, 3, "");
+  REQUIRE(page.ok());
+  REQUIRE(page->size() == 3);
+  CHECK(page->front().client == "client71");
+}
+
 }  // namespace midhurst::store::test

@@ -399,4 +399,39 @@ TEMPLATE_TEST_CASE("provenance: cited_by lists the versions a Provenance produce
   CHECK((*f.store).cited_by("prov1", 0).error().code == StoreError::Code::kInvalidArgument);
 }
 
+TEMPLATE_TEST_CASE("provenance: provenances_of lists the Provenance of every version of an entity",
+                   "[search][provenance]", STORE_FACTORIES) {
+  Fixture<TestType> f;
+  std::vector<care::Provenance> provs;
+  for (int i = 1; i <= 3; ++i) {
+    provs.push_back(provenance("PAS", "M" + std::to_string(i)));
+    provs.back().id = "prov" + std::to_string(i);
+  }
+  // M1 writes p1 and p2, M2 changes p1, M3 deletes p1; a message without a Provenance changes p2.
+  apply_ok(*f.store, batch({message("M1", {EntityWrite::put(provs[0]), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Ann")),
+                                           EntityWrite::put(patient("p2", nhs_number(2), "Jones", "Bob"))})}));
+  apply_ok(*f.store, batch({message("M2", {EntityWrite::put(provs[1]), EntityWrite::put(patient("p1", nhs_number(1), "Smith", "Anna"))})}));
+  apply_ok(*f.store, batch({message("M3", {EntityWrite::put(provs[2]), EntityWrite::remove(care::EntityType::kPatient, "p1")})}));
+  apply_ok(*f.store, batch({message("M4", {EntityWrite::put(patient("p2", nhs_number(2), "Jones", "Rob"))})}));
+
+  auto p1 = f.store->provenances_of(care::EntityType::kPatient, "p1", 100);
+  REQUIRE(p1.ok());
+  // Oldest version first; the tombstone M3 wrote records no Provenance of its own.
+  CHECK(*p1 == std::vector<std::string>{"prov1", "prov2"});
+  auto p2 = f.store->provenances_of(care::EntityType::kPatient, "p2", 100);
+  REQUIRE(p2.ok());
+  CHECK(*p2 == std::vector<std::string>{"prov1"});  // version 2 has no Provenance
+  auto limited = f.store->provenances_of(care::EntityType::kPatient, "p1", 1);
+  REQUIRE(limited.ok());
+  CHECK(*limited == std::vector<std::string>{"prov1"});
+  // The type is part of the key: no Encounter p1 exists.
+  auto other_type = f.store->provenances_of(care::EntityType::kEncounter, "p1", 100);
+  REQUIRE(other_type.ok());
+  CHECK(other_type->empty());
+  auto unknown = f.store->provenances_of(care::EntityType::kPatient, "nobody", 100);
+  REQUIRE(unknown.ok());
+  CHECK(unknown->empty());
+  CHECK(f.store->provenances_of(care::EntityType::kPatient, "p1", 0).error().code == StoreError::Code::kInvalidArgument);
+}
+
 }  // namespace midhurst::store::test
