@@ -168,4 +168,28 @@ TEST_CASE("sqlite: migration 6 moves each audit record's patients into its row a
   CHECK(p1->back().patients == std::vector<std::string>{"p1"});
 }
 
+TEST_CASE("sqlite: an audit record whose patients column is damaged is reported, not read as no patients",
+          "[sqlite]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "audit-damaged.db").string();
+  {
+    auto s = open_store("sqlite:" + path);
+    REQUIRE(s.ok());
+    REQUIRE((*s)->append_audit({AuditRecord{0, "t1", "app", "read", "success", {"p1"}, "GET /Patient/p1"}}).ok());
+  }
+  {
+    auto c = sqlite::Connection::open(path, SQLITE_OPEN_READWRITE, std::chrono::milliseconds(1000));
+    REQUIRE(c.ok());
+    REQUIRE((*c)->exec("UPDATE audit SET patients = 'p1' WHERE seq = 1").ok());
+  }
+  auto s = open_store("sqlite:" + path);
+  REQUIRE(s.ok());
+  for (const std::string patient : {"", "p1"}) {
+    auto listed = (*s)->list_audit(0, 10, patient);
+    REQUIRE_FALSE(listed.ok());
+    CHECK(listed.error().code == StoreError::Code::kCorrupt);
+    CHECK(listed.error().message.find("audit record 1") != std::string::npos);
+  }
+}
+
 }  // namespace midhurst::store::test

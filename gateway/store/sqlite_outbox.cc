@@ -144,14 +144,21 @@ StoreResult<std::optional<OutboxItem>> SqliteStore::outbox_item(std::int64_t seq
 namespace {
 
 // The audit row's `patients` column (a JSON array of ids, written by sqlite_store.cc's
-// insert_audit) as a list; empty when the text is not such an array.
-std::vector<std::string> parse_patients(const std::string& json) {
+// insert_audit) as a list. Anything else is a damaged audit trail, reported rather than read
+// as a record that touched no patient.
+StoreResult<std::vector<std::string>> parse_patients(std::int64_t seq, const std::string& json) {
   std::vector<std::string> out;
   rapidjson::Document d;
   d.Parse(json.data(), json.size());
-  if (d.HasParseError() || !d.IsArray()) return out;
-  for (const auto& v : d.GetArray())
-    if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+  if (d.HasParseError() || !d.IsArray())
+    return err(StoreError{StoreError::Code::kCorrupt,
+                          "audit record " + std::to_string(seq) + ": patients is not a JSON array of ids"});
+  for (const auto& v : d.GetArray()) {
+    if (!v.IsString())
+      return err(StoreError{StoreError::Code::kCorrupt,
+                            "audit record " + std::to_string(seq) + ": patients holds a value that is not an id"});
+    out.emplace_back(v.GetString(), v.GetStringLength());
+  }
   return out;
 }
 
@@ -182,7 +189,9 @@ StoreResult<std::vector<AuditRecord>> SqliteStore::list_audit(std::int64_t after
     a.interaction = q->text(3);
     a.outcome = q->text(4);
     a.detail = q->text(5);
-    a.patients = parse_patients(q->text(6));
+    auto patients = parse_patients(a.seq, q->text(6));
+    if (!patients.ok()) return err(patients.error());
+    a.patients = std::move(*patients);
     out.push_back(std::move(a));
   }
   return out;
