@@ -29,7 +29,9 @@ constexpr std::array<bool, 256> kUnreserved = [] {
 // need neither, and are appended whole.
 void encode_search_value(std::string_view in, std::string& out) {
   bool plain = true;
-  for (unsigned char c : in) plain = plain && kUnreserved[c];
+  // One table look-up per byte and no branch in the loop (unrolled).
+#pragma GCC unroll 8
+  for (unsigned char c : in) plain &= kUnreserved[c];
   if (plain) {
     out.append(in);
     return;
@@ -88,10 +90,16 @@ std::string identifier_search(std::string_view system, std::string_view value) {
 std::string conditional_reference(std::string_view resource_type, std::string_view system,
                                   std::string_view value) {
   std::string out;
+  conditional_reference(resource_type, system, value, out);
+  return out;
+}
+
+void conditional_reference(std::string_view resource_type, std::string_view system,
+                           std::string_view value, std::string& out) {
+  out.clear();
   out.reserve(resource_type.size() + 1 + 11 + system.size() + value.size() + 8);
   out.append(resource_type).append("?");
   append_identifier_search(system, value, out);
-  return out;
 }
 
 BundleBuilder::BundleBuilder(BundleType type) : type_(type) {

@@ -42,6 +42,10 @@ std::string identifier_search(std::string_view system, std::string_view value);
 // "Type?identifier=SYSTEM|VALUE": a conditional reference or conditional update URL.
 std::string conditional_reference(std::string_view resource_type, std::string_view system,
                                   std::string_view value);
+// The same, written over `out`: a caller that keeps `out` from call to call allocates nothing
+// once it has grown.
+void conditional_reference(std::string_view resource_type, std::string_view system,
+                           std::string_view value, std::string& out);
 
 class BundleBuilder {
  public:

@@ -28,6 +28,12 @@ TEST_CASE("bundle: conditional search strings") {
         "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9449305552");
   // FHIR search escapes, then percent-encoding: a value can never split the query.
   CHECK(identifier_search("urn:x", "a|b,c&d e\\") == "identifier=urn:x|a%5C%7Cb%5C%2Cc%26d%20e%5C%5C");
+  // Written over a buffer the caller keeps: its earlier text is replaced, not appended to.
+  std::string out = "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|RYJ and more";
+  conditional_reference("Patient", kNhs, "9449305552", out);
+  CHECK(out == conditional_reference("Patient", kNhs, "9449305552"));
+  conditional_reference("Practitioner", "urn:x", "a|b", out);
+  CHECK(out == "Practitioner?identifier=urn:x|a%5C%7Cb");
 }
 
 TEST_CASE("bundle: a transaction with conditional create and update validates") {

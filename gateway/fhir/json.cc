@@ -12,6 +12,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "fhir/internal.h"
 
 namespace midhurst::fhir {
@@ -69,17 +73,23 @@ constexpr std::array<char, 256> kEscape = [] {
 // stored without per-byte capacity checks.
 class CompactWriter {
  public:
-  CompactWriter() { buf_.resize(8192); }
+  CompactWriter() {
+    buf_.resize(8192);
+    at_ = buf_.data();
+    end_ = at_ + buf_.size();
+  }
+  CompactWriter(const CompactWriter&) = delete;  // at_ and end_ point into buf_
+  CompactWriter& operator=(const CompactWriter&) = delete;
   std::string take() {
-    buf_.resize(len_);
+    buf_.resize(static_cast<std::size_t>(at_ - buf_.data()));
     return std::move(buf_);
   }
   char* room(std::size_t n) {
-    if (len_ + n > buf_.size()) [[unlikely]]
+    if (n > static_cast<std::size_t>(end_ - at_)) [[unlikely]]
       grow(n);
-    return buf_.data() + len_;
+    return at_;
   }
-  void advance(char* end) { len_ = static_cast<std::size_t>(end - buf_.data()); }
+  void advance(char* end) { at_ = end; }
   void put(std::string_view text) {
     char* p = room(text.size());
     std::memcpy(p, text.data(), text.size());
@@ -143,9 +153,8 @@ class CompactWriter {
         }
         char before = '[';
         for (const Value& e : v.GetArray()) {
-          put(before);
+          if (!element(e, before)) return false;
           before = ',';
-          if (!element(e)) return false;
         }
         put(']');
         return true;
@@ -155,12 +164,14 @@ class CompactWriter {
   }
 
  private:
-  // A member's or an array item's value: strings, most of them, without the recursive call.
-  bool element(const Value& v) {
+  // A member's or an array item's value, after `before` (0 for none): strings, most of them,
+  // written with it in one step and without the recursive call.
+  [[gnu::always_inline]] bool element(const Value& v, char before = 0) {
     if (v.IsString()) {
-      string(v.GetString(), v.GetStringLength());
+      string(v.GetString(), v.GetStringLength(), before);
       return true;
     }
+    if (before) put(before);
     return value(v);
   }
   static std::uint64_t load8(const char* s) {
@@ -168,18 +179,53 @@ class CompactWriter {
     std::memcpy(&w, s, 8);
     return w;
   }
-  // True when some byte of `w` is below 0x20, '"' or '\\' (bytes from 0x80 never match: they
+#if defined(__SSE2__)
+  // True when some byte of `x` is below 0x20, '"' or '\\' (bytes from 0x80 never match: they
   // are copied as they are).
+  static bool needs_escape16(__m128i x) {
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1F)), x);  // x <= 0x1F
+    const __m128i quote = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    const __m128i backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    return _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) != 0;
+  }
+#endif
+  // The same for the eight bytes of `w`: on a vector register where there is one (fewer
+  // instructions than the bit tricks), else a byte < 0x20 or a zero byte after xor with '"' or '\\'.
   static bool needs_escape(std::uint64_t w) {
+#if defined(__SSE2__)
+    return needs_escape16(_mm_set1_epi64x(static_cast<long long>(w)));
+#else
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
     auto zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
     const std::uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;  // a byte < 0x20
     return (control | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0;
+#endif
   }
   // Copies `s` to `p` escaped, returns the end. Most text has nothing to escape: it is checked and
-  // stored a machine word at a time (the last word overlapping the one before, so no byte loop for
-  // the tail), and only text that needs an escape is written byte by byte.
+  // stored a machine word at a time (16 bytes where SSE2 has the registers; the last word
+  // overlapping the one before, so no byte loop for the tail), and only text that needs an escape
+  // is written byte by byte.
   [[gnu::always_inline]] static char* copy_escaped(const char* s, std::size_t n, char* p) {
+#if defined(__SSE2__)
+    if (n >= 16) {  // URLs, references and display text: most of the bytes of a Bundle
+      auto load = [](const char* at) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(at)); };
+      auto store = [](char* at, __m128i x) { _mm_storeu_si128(reinterpret_cast<__m128i*>(at), x); };
+      std::size_t i = 0;
+      for (; i + 16 <= n; i += 16) {
+        const __m128i x = load(s + i);
+        if (needs_escape16(x)) [[unlikely]]
+          return escape(s + i, n - i, p + i);
+        store(p + i, x);
+      }
+      if (i < n) {  // the last sixteen bytes: those before i are clean already
+        const __m128i x = load(s + n - 16);
+        if (needs_escape16(x)) [[unlikely]]
+          return escape(s + i, n - i, p + i);
+        store(p + n - 16, x);
+      }
+      return p + n;
+    }
+#endif
     if (n >= 8) {
       std::size_t i = 0;
       for (; i + 8 <= n; i += 8) {
@@ -243,10 +289,16 @@ class CompactWriter {
     }
     return p;
   }
-  [[gnu::noinline]] void grow(std::size_t n) { buf_.resize(std::max(buf_.size() * 2, len_ + n)); }
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const auto len = static_cast<std::size_t>(at_ - buf_.data());
+    buf_.resize(std::max(buf_.size() * 2, len + n));
+    at_ = buf_.data() + len;
+    end_ = buf_.data() + buf_.size();
+  }
 
   std::string buf_;
-  std::size_t len_ = 0;
+  char* at_;   // the end of the text written so far
+  char* end_;  // the end of buf_'s room
 };
 
 // rapidjson::Writer's interface (the calls ModelWriter makes) over a CompactWriter: the same
@@ -258,13 +310,14 @@ class CompactSink {
   void EndObject() { close('}'); }
   void StartArray() { open('['); }
   void EndArray() { close(']'); }
-  void Key(const char* s, rapidjson::SizeType n) {
+  // Keys and strings are most of what a resource holds: inlined into the writer's loop.
+  [[gnu::always_inline]] void Key(const char* s, rapidjson::SizeType n) {
     const bool comma = !first_;
     first_ = false;
     w_.string(s, n, comma ? ',' : 0, ':');
     after_key_ = true;
   }
-  void String(const char* s, rapidjson::SizeType n) {
+  [[gnu::always_inline]] void String(const char* s, rapidjson::SizeType n) {
     separate();
     w_.string(s, n);
   }
@@ -330,7 +383,17 @@ class ModelWriter {
  public:
   ModelWriter(const Model& model, Writer& w) : model_(model), w_(w) {}
 
-  Status resource(const Value& v, const Path& path) {
+  // Writes `v`; on failure the error names the first problem (the text written so far is left
+  // unfinished in the writer).
+  Status write(const Value& v, const Path& path) {
+    if (resource(v, path)) return Status::Ok();
+    return err(std::move(error_));
+  }
+
+ private:
+  // The steps return false after fail() has noted why: a plain flag per element rather than a
+  // Status (an Error with two strings) built and destroyed for each.
+  bool resource(const Value& v, const Path& path) {
     if (!v.IsObject()) return fail(Error::Code::kStructure, path, "a resource must be an object");
     auto rt = v.FindMember("resourceType");
     if (rt == v.MemberEnd() || !rt->value.IsString()) {
@@ -344,12 +407,12 @@ class ModelWriter {
     return object(v, *type, path.empty() ? Path(type->name) : path, true);
   }
 
- private:
-  Err<Error> fail(Error::Code code, const Path& path, std::string reason) {
-    return make_error(code, path.text(), std::move(reason));
+  bool fail(Error::Code code, const Path& path, std::string reason) {
+    error_ = Error{code, path.text(), std::move(reason)};
+    return false;
   }
 
-  Status object(const Value& v, const TypeDef& type, const Path& path, bool is_resource) {
+  bool object(const Value& v, const TypeDef& type, const Path& path, bool is_resource) {
     if (!v.IsObject()) return fail(Error::Code::kStructure, path, "expected a JSON object");
     w_.StartObject();
     for (const auto& m : v.GetObject()) {
@@ -370,23 +433,21 @@ class ModelWriter {
         if (!m.value.IsArray()) return fail(Error::Code::kStructure, child, "expected an array");
         w_.StartArray();
         for (rapidjson::SizeType i = 0; i < m.value.Size(); ++i) {
-          Status s = item(m.value[i], *slot->type, underscore, child.index(i), true);
-          if (!s) return err(s.error());
+          if (!item(m.value[i], *slot->type, underscore, child.index(i), true)) return false;
         }
         w_.EndArray();
       } else {
-        Status s = item(m.value, *slot->type, underscore, child, false);
-        if (!s) return err(s.error());
+        if (!item(m.value, *slot->type, underscore, child, false)) return false;
       }
     }
     w_.EndObject();
-    return Status::Ok();
+    return true;
   }
 
-  Status item(const Value& v, const TypeDef& type, bool underscore, const Path& path, bool in_array) {
+  bool item(const Value& v, const TypeDef& type, bool underscore, const Path& path, bool in_array) {
     if (v.IsNull() && in_array && type.is_primitive()) {
       w_.Null();  // alignment placeholder in primitive arrays and their _ arrays
-      return Status::Ok();
+      return true;
     }
     if (underscore) return object(v, *model_.find("Element"), path, false);
     if (type.is_resource_wrapper()) return resource(v, path);
@@ -395,7 +456,7 @@ class ModelWriter {
       case JsonKind::kBoolean:
         if (!v.IsBool()) return fail(Error::Code::kInvalidValue, path, "expected true or false");
         w_.Bool(v.GetBool());
-        return Status::Ok();
+        return true;
       case JsonKind::kNumber: {
         std::string text;
         if (!internal::number_text(v, &text) || !internal::is_number_text(type, text)) {
@@ -403,19 +464,20 @@ class ModelWriter {
         }
         // RawValue, not RawNumber: RapidJSON 1.1.0 Writer::RawNumber writes a quoted string.
         w_.RawValue(text.data(), text.size(), rapidjson::kNumberType);
-        return Status::Ok();
+        return true;
       }
       case JsonKind::kString:
       case JsonKind::kXhtml:
         if (!v.IsString()) return fail(Error::Code::kStructure, path, "expected a string");
         w_.String(v.GetString(), v.GetStringLength());
-        return Status::Ok();
+        return true;
     }
-    return Status::Ok();
+    return true;
   }
 
   const Model& model_;
   Writer& w_;
+  Error error_;  // why the last step that failed did
 };
 
 bool equivalent(const Value& a, const Value& b, const std::string& path, bool is_div,
@@ -510,11 +572,11 @@ Result<std::string> write_model_json(const rapidjson::Value& resource, const Mod
   if (pretty) {
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
     w.SetIndent(' ', 2);
-    s = ModelWriter<decltype(w), Path>(model, w).resource(resource, Path());
+    s = ModelWriter<decltype(w), Path>(model, w).write(resource, Path());
   } else {
     CompactWriter text;
     CompactSink w(text);
-    s = ModelWriter<decltype(w), Path>(model, w).resource(resource, Path());
+    s = ModelWriter<decltype(w), Path>(model, w).write(resource, Path());
     if (!s) return err(s.error());
     return text.take();
   }

@@ -115,10 +115,11 @@ TEST_CASE("json: strings are escaped wherever the character falls, in whole word
     v.Accept(w);
     return std::string(buf.GetString(), buf.GetSize());
   };
-  // Every length up to three words, with each escaped character at each position, and with
-  // bytes from 0x80 (copied as they are) beside it.
-  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'}) {
-    for (std::size_t n = 0; n <= 24; ++n) {
+  // Every length up to three words (of eight bytes, and of sixteen where the writer checks those),
+  // with each escaped character at each position, and with bytes from 0x80 (copied as they are)
+  // beside it; ' ' and 0x7f, on either side of the escaped ranges, stay as they are.
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\0', ' ', '\x7f'}) {
+    for (std::size_t n = 0; n <= 48; ++n) {
       for (std::size_t at = 0; at <= n; ++at) {
         std::string text(n, 'x');
         if (n > 0) text[n - 1] = static_cast<char>(0xC3);

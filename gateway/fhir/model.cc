@@ -31,18 +31,23 @@ std::uint32_t TypeDef::slot_hash(std::string_view name) {
 }
 
 namespace {
-// Element names are short: compared inline, eight bytes at a time, rather than by a memcmp call.
+// Element names are short: compared inline rather than by a memcmp call, in loads that may
+// overlap (the last word ends at the last byte), so no byte loop runs for the tail.
 bool same_bytes(const char* a, const char* b, std::size_t n) {
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y) return false;
+  auto differ = [&](std::size_t at, auto word) {
+    decltype(word) x, y;
+    std::memcpy(&x, a + at, sizeof x);
+    std::memcpy(&y, b + at, sizeof y);
+    return x != y;
+  };
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (differ(i, std::uint64_t{})) return false;
+    return !differ(n - 8, std::uint64_t{});
   }
-  for (; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+  if (n >= 4) return !differ(0, std::uint32_t{}) && !differ(n - 4, std::uint32_t{});
+  if (n >= 2) return !differ(0, std::uint16_t{}) && !differ(n - 2, std::uint16_t{});
+  return n == 0 || a[0] == b[0];
 }
 }  // namespace
 

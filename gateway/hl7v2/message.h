@@ -123,6 +123,10 @@ class Segment {
   Element field(size_t n) const;
   // Shorthand for field(f).repetition(r).component(c).subcomponent(s), 0 meaning "whole".
   Element at(size_t f, size_t r = 1, size_t c = 0, size_t s = 0) const;
+  // Calls fn(n, field(n)) for every n from `first` (1-based) to field_count(), in order, in one
+  // pass over the field table: the way to visit every field of a segment.
+  template <typename F>
+  void for_each_field(size_t first, F&& fn) const;
 
   // Calls fn(value) for every leaf value of the segment in order: each sub-component of each
   // component of each repetition of each field, empty ones included, as an Element of level
@@ -244,6 +248,34 @@ inline bool Element::holds_escape() const {
   for (uint32_t k = tok_begin_ - 1; k < tok_end_; ++k)
     if (Message::tok_escaped(tok[k])) return true;
   return false;
+}
+
+template <typename F>
+void Segment::for_each_field(size_t first, F&& fn) const {
+  const Message::SegmentIndex& s = msg_->segments_[index_];
+  const size_t count = field_count();
+  size_t n = std::max<size_t>(first, 1);
+  // MSH-1 and MSH-2 hold the delimiters: no separator of the table opens them.
+  const size_t shift = s.header ? 1 : 0;
+  if (s.header)
+    for (; n <= 2 && n <= count; ++n) fn(n, static_cast<const Element&>(field(n)));
+  const uint32_t* tok = msg_->tokens_.data();
+  const uint32_t* fld = msg_->fields_.data() + s.field_first;
+  Element e;
+  e.msg_ = msg_;
+  e.level_ = Level::kField;
+  e.segment_ = index_;
+  // k: the separator that opens the field, 1-based (a header without fields leaves n at 1).
+  for (size_t k = std::max<size_t>(n - shift, 1); k <= s.field_count; ++k) {
+    const uint32_t open = fld[k - 1];
+    const uint32_t close = k < s.field_count ? fld[k] : s.tok_end;
+    e.begin_ = Message::tok_offset(tok[open]) + 1;
+    e.end_ = k < s.field_count ? Message::tok_offset(tok[close]) : s.end;
+    e.tok_begin_ = open + 1;
+    e.tok_end_ = close;
+    e.field_ = static_cast<uint16_t>(std::min<size_t>(k + shift, UINT16_MAX));
+    fn(k + shift, static_cast<const Element&>(e));
+  }
 }
 
 template <typename F>

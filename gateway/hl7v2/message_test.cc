@@ -76,6 +76,38 @@ TEST_CASE("Segment::at names what part() names level by level, in one pass") {
   CHECK(m->segment(5).at(1, 4).present() == false);
 }
 
+TEST_CASE("for_each_field gives field(n) for every field from the first asked for") {
+  // MSH (whose first two fields are the delimiters), ordinary segments, empty fields, a segment
+  // without any field and a batch header without any.
+  const std::string text = std::string(kAdt) + "ZX1|a~b^c||\\T\\x|\rZX2\rBHS\r";
+  auto m = Message::parse(text);
+  REQUIRE(m.ok());
+  std::size_t compared = 0;
+  for (std::size_t i = 0; i < m->segment_count(); ++i) {
+    const Segment seg = m->segment(i);
+    for (std::size_t first = 0; first <= 4; ++first) {
+      INFO(seg.id() << " from " << first);
+      std::vector<std::size_t> numbers;
+      seg.for_each_field(first, [&](std::size_t n, const Element& got) {
+        numbers.push_back(n);
+        const Element want = seg.field(n);
+        CHECK(got.present() == want.present());
+        CHECK(got.raw() == want.raw());
+        CHECK(got.level() == want.level());
+        CHECK(got.size() == want.size());
+        CHECK(got.holds_text() == want.holds_text());
+        CHECK(got.location() == want.location());
+        CHECK(got.text() == want.text());
+        ++compared;
+      });
+      std::vector<std::size_t> expected;
+      for (std::size_t n = std::max<std::size_t>(first, 1); n <= seg.field_count(); ++n) expected.push_back(n);
+      CHECK(numbers == expected);
+    }
+  }
+  CHECK(compared >= 100);
+}
+
 TEST_CASE("for_each_leaf gives the leaves of three nested for_each_part; holds_text from the index") {
   const std::string text = std::string(kAdt) + "ZX1|a~b^c&d&&e^~^^|&&~~|" + "\\T\\x^y||last\r";
   auto m = Message::parse(text);

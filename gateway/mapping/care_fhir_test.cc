@@ -433,15 +433,20 @@ TEST_CASE("care→fhir: the field ledger says what of the record was rendered", 
 TEST_CASE("care→fhir: members come out in FHIR definition order whatever the rules' order", "[care-fhir][order]") {
   LoadOptions o;
   o.fhir_model = fhir_model();
-  // Patient defines gender before birthDate and address after managingOrganization's siblings;
-  // Address defines line before city; Reference defines reference before display, and the
-  // second name adds `reference` to the object the first one started.
+  // Patient defines gender, birthDate, deceased[x], address, managingOrganization in that order;
+  // Address defines text, line, city, district; Reference defines reference before display, and
+  // the second name adds `reference` to the object the first one started. A member that goes
+  // between two already there (deceased after birthDate went in before address; text before line
+  // and city) must not be taken for one that goes last.
   const std::string text = R"({"name": "o", "version": "1", "direction": "care->fhir", "rules": [
     {"id": "patient", "resource": "Patient", "source": "patient", "rules": [
       {"id": "addr", "source": "addresses[]", "target": "Patient.address[]", "rules": [
         {"id": "addr.city", "source": "city", "target": "city"},
-        {"id": "addr.line", "source": "lines", "target": "line[]"}]},
+        {"id": "addr.line", "source": "lines", "target": "line[]"},
+        {"id": "addr.text", "value": "T", "target": "text"},
+        {"id": "addr.district", "value": "D", "target": "district"}]},
       {"id": "birth", "source": "birthDate", "target": "Patient.birthDate"},
+      {"id": "deceased", "value": false, "target": "Patient.deceasedBoolean"},
       {"id": "gender", "value": "unknown", "target": "Patient.gender"},
       {"id": "org", "source": "names[]", "target": "Patient.managingOrganization", "rules": [
         {"id": "org.display", "source": "family", "target": "display"},
@@ -455,16 +460,20 @@ TEST_CASE("care→fhir: members come out in FHIR definition order whatever the r
   auto t = translate_to_fhir(record_of(record), **set);
   REQUIRE(t.ok());
   CHECK(json_text(t->bundle["entry"][0]["resource"]) ==
-        R"({"resourceType":"Patient","gender":"unknown","birthDate":"1965-12-13",)"
-        R"("address":[{"line":["1 ROAD"],"city":"MALTON"}],"managingOrganization":{"reference":"Organization/x","display":"A"}})");
+        R"({"resourceType":"Patient","gender":"unknown","birthDate":"1965-12-13","deceasedBoolean":false,)"
+        R"("address":[{"text":"T","line":["1 ROAD"],"city":"MALTON","district":"D"}],)"
+        R"("managingOrganization":{"reference":"Organization/x","display":"A"}})");
   // Rules already in definition order give the same text.
   const std::string ordered = R"({"name": "o", "version": "1", "direction": "care->fhir", "rules": [
     {"id": "patient", "resource": "Patient", "source": "patient", "rules": [
       {"id": "gender", "value": "unknown", "target": "Patient.gender"},
       {"id": "birth", "source": "birthDate", "target": "Patient.birthDate"},
+      {"id": "deceased", "value": false, "target": "Patient.deceasedBoolean"},
       {"id": "addr", "source": "addresses[]", "target": "Patient.address[]", "rules": [
+        {"id": "addr.text", "value": "T", "target": "text"},
         {"id": "addr.line", "source": "lines", "target": "line[]"},
-        {"id": "addr.city", "source": "city", "target": "city"}]},
+        {"id": "addr.city", "source": "city", "target": "city"},
+        {"id": "addr.district", "value": "D", "target": "district"}]},
       {"id": "org", "source": "names[]", "target": "Patient.managingOrganization", "rules": [
         {"id": "org.reference", "source": "text", "target": "reference"},
         {"id": "org.display", "source": "family", "target": "display"}]}]}]})";

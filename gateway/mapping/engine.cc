@@ -39,10 +39,13 @@ const std::string kProvenanceRule = "(provenance)";
 
 // One place a rule read, for the ledger.
 struct Read {
-  Read(const Cursor& c, const std::string* r) : at(c), rule(r) {}
+  Read(const Cursor& c, const std::string* r, const hl7v2::Element& e) : at(c), rule(r), holds_text(e.holds_text()) {}
   Cursor at;
   const std::string* rule;
   std::uint32_t seq = 0;  // position before the ledger's sort (set there)
+  // The element read has a populated leaf: a field with such a read is mapped, which the
+  // ledger without rule lists can tell without walking the field's leaves.
+  bool holds_text;
 };
 
 // Where a group's inner rules write: a lazily created target element.
@@ -98,8 +101,9 @@ class Run {
                                     *V2Path::parse("MSH-9.2", V2Level::kMessage)};
     auto read = [&](const V2Path& v, std::string& text) {
       v.expand(m_, ids_, Cursor{}, [&](const Cursor& c) {
-        text.assign(c.element(m_).text(scratch_));
-        if (!text.empty() && track_reads_) reads_.push_back({c, &kProvenanceRule});
+        const hl7v2::Element e = c.element(m_);
+        text.assign(e.text(scratch_));
+        if (!text.empty() && track_reads_) reads_.push_back({c, &kProvenanceRule, e});
       });
     };
     read(kPaths[0], p.sender.application);
@@ -119,40 +123,40 @@ class Run {
 
   void ledger(LedgerDetail detail) {
     const bool full = detail == LedgerDetail::kFull;
-    // Group the reads by segment and field for the coverage checks below, keeping rule order
-    // within a field (the read's position breaks ties: a plain sort, no merge buffer).
-    for (std::size_t i = 0; i < reads_.size(); ++i) reads_[i].seq = static_cast<std::uint32_t>(i);
-    std::sort(reads_.begin(), reads_.end(), [](const Read& a, const Read& b) {
-      return std::tie(a.at.segment, a.at.field, a.seq) < std::tie(b.at.segment, b.at.field, b.seq);
-    });
-    out_.ledger.entries.reserve(out_.ledger.entries.size() + m_.segment_count() * 8);
-    auto next_read = reads_.begin();  // fields are visited in the order the reads are sorted
-    // Occurrence of each segment among those with its id, computed once (paths name them).
-    std::vector<std::uint32_t> occurrence(m_.segment_count());
-    std::vector<std::pair<std::string_view, std::uint32_t>> seen;
-    for (std::size_t i = 0; i < m_.segment_count(); ++i) {
-      const std::string_view id = m_.segment(i).id();
-      auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == id; });
-      if (it == seen.end()) it = seen.insert(seen.end(), {id, 0});
-      occurrence[i] = ++it->second;
+    if (full) {
+      // Group the reads by segment and field for the coverage checks below, keeping rule order
+      // within a field (the read's position breaks ties: a plain sort, no merge buffer).
+      for (std::size_t i = 0; i < reads_.size(); ++i) reads_[i].seq = static_cast<std::uint32_t>(i);
+      std::sort(reads_.begin(), reads_.end(), [](const Read& a, const Read& b) {
+        return std::tie(a.at.segment, a.at.field, a.seq) < std::tie(b.at.segment, b.at.field, b.seq);
+      });
     }
-    // Field names are built in a stack buffer: most fit std::string's small buffer, so naming
-    // the ~100 populated fields of a message allocates nothing.
-    auto name = [&](std::size_t si, std::uint32_t f, std::uint32_t r, std::uint32_t c, std::uint32_t sub) {
-      char buf[96];  // a 16-character id and five 10-digit numbers fit
-      char* p = buf;
+    // Without rule lists, all the ledger needs of the reads is which fields they map.
+    const std::vector<std::uint64_t> mapped = full ? std::vector<std::uint64_t>{} : mapped_fields();
+    auto next_mapped = mapped.begin();  // fields are visited in the order the keys are sorted
+    out_.ledger.entries.reserve(out_.ledger.entries.size() + m_.segment_count() * 8);
+    auto next_read = reads_.begin();  // likewise for the sorted reads
+    const std::vector<std::uint32_t> occurrence = occurrences();
+    // Field names are built in a stack buffer, from the segment's part ("OBX[2]-") made once
+    // per segment: most fit std::string's small buffer, so naming the ~100 populated fields of a
+    // message allocates nothing.
+    char buf[96];  // a 16-character id and five 10-digit numbers fit
+    char* prefix_end = buf;
+    auto name = [&](std::uint32_t f, std::uint32_t r, std::uint32_t c, std::uint32_t sub) {
+      char* p = prefix_end;
       char* const end = buf + sizeof buf;
-      const std::string_view id = m_.segment(si).id();
-      const std::size_t idn = std::min<std::size_t>(id.size(), 16);
-      p = std::copy_n(id.data(), idn, p);
       auto num = [&](std::uint32_t n) { p = std::to_chars(p, end, n).ptr; };
-      if (occurrence[si] > 1) *p++ = '[', num(occurrence[si]), *p++ = ']';
-      *p++ = '-', num(f);
+      num(f);
       if (r > 1) *p++ = '[', num(r), *p++ = ']';
       if (c) *p++ = '.', num(c);
       if (sub) *p++ = '.', num(sub);
       return std::string(buf, static_cast<std::size_t>(p - buf));
     };
+    // The ignore entries' segment ids packed as SegmentIds packs a message's (an entry's id has
+    // at most three characters, so equal keys are equal ids): compared per segment as integers.
+    std::vector<std::uint32_t> ignore_keys;
+    ignore_keys.reserve(profile_.ignore.size());
+    for (const IgnoreEntry& ig : profile_.ignore) ignore_keys.push_back(SegmentIds::pack(ig.segment));
     // The ignore entries that can apply to a segment, then to a field of it: filtered once there
     // rather than compared by segment id for every value.
     std::vector<const IgnoreEntry*> seg_ignores, field_ignores;
@@ -161,16 +165,33 @@ class Run {
       const hl7v2::Segment seg = m_.segment(si);
       const std::string_view id = seg.id();
       const bool header = id == "MSH" || id == "BHS" || id == "FHS";
-      const std::size_t nfields = seg.field_count();
+      prefix_end = std::copy_n(id.data(), std::min<std::size_t>(id.size(), 16), buf);
+      if (occurrence[si] > 1) {
+        *prefix_end++ = '[';
+        prefix_end = std::to_chars(prefix_end, buf + sizeof buf, occurrence[si]).ptr;
+        *prefix_end++ = ']';
+      }
+      *prefix_end++ = '-';
       seg_ignores.clear();
-      for (const IgnoreEntry& ig : profile_.ignore)
-        if (ig.segment == id && (ig.occurrence == 0 || ig.occurrence == occurrence[si])) seg_ignores.push_back(&ig);
-      for (std::uint32_t f = header ? 3 : 1; f <= nfields; ++f) {  // MSH-1/2 are the delimiters
-        const hl7v2::Element field = seg.field(f);
-        if (field.empty()) continue;
+      for (std::size_t i = 0; i < profile_.ignore.size(); ++i) {
+        const IgnoreEntry& ig = profile_.ignore[i];
+        if (ignore_keys[i] == ids_.key(si) && (ig.occurrence == 0 || ig.occurrence == occurrence[si])) seg_ignores.push_back(&ig);
+      }
+      // MSH-1/2 are the delimiters.
+      seg.for_each_field(header ? 3 : 1, [&](std::size_t field_number, const hl7v2::Element& field) {
+        if (field.empty()) return;
+        const auto f = static_cast<std::uint32_t>(field_number);
         field_ignores.clear();
         for (const IgnoreEntry* ig : seg_ignores)
           if (ig->field == 0 || ig->field == f) field_ignores.push_back(ig);
+        if (!full) {
+          const std::uint64_t key = field_key(static_cast<std::uint32_t>(si), f);
+          while (next_mapped != mapped.end() && *next_mapped < key) ++next_mapped;
+          const bool is_mapped = next_mapped != mapped.end() && *next_mapped == key;
+          if (auto status = field_status(field, is_mapped, field_ignores))
+            out_.ledger.entries.emplace_back(name(f, 1, 0, 0), *status);
+          return;
+        }
         while (next_read != reads_.end() &&
                std::make_pair(static_cast<std::size_t>(next_read->at.segment), next_read->at.field) < std::make_pair(si, f))
           ++next_read;
@@ -180,20 +201,16 @@ class Run {
         // A field no rule read is unread, or ignored when an entry names the whole field, as
         // soon as it holds any text: no need to walk its parts (most populated fields of a rich
         // feed are such). Entries naming components need the walk below.
-        const bool whole_ignored = std::any_of(field_ignores.begin(), field_ignores.end(),
-                                               [](const IgnoreEntry* ig) { return ig->component == 0; });
-        if (lo == hi && (field_ignores.empty() || whole_ignored)) {
-          if (field.holds_text())
-            out_.ledger.entries.push_back(LedgerEntry{name(si, f, 1, 0, 0),
-                                                      whole_ignored ? LedgerEntry::Status::kIgnored : LedgerEntry::Status::kUnread,
-                                                      {}, {}});
-          continue;
+        if (lo == hi) {
+          if (auto status = field_status(field, false, field_ignores))
+            out_.ledger.entries.emplace_back(name(f, 1, 0, 0), *status);
+          return;
         }
-        LedgerEntry entry{name(si, f, 1, 0, 0), LedgerEntry::Status::kUnread, {}, {}};
+        LedgerEntry entry{name(f, 1, 0, 0), LedgerEntry::Status::kUnread, {}, {}};
         listed.clear();
         bool any_mapped = false, all_ignored = true, any_value = false;
         field.for_each_leaf([&](const hl7v2::Element& leaf, std::uint32_t r, std::uint32_t c, std::uint32_t sub, bool split) {
-          if (leaf.empty() || (any_mapped && !full)) return;  // without rule lists, one covered leaf settles it
+          if (leaf.empty()) return;
           any_value = true;
           bool ignored = false;
           for (const IgnoreEntry* ig : field_ignores)
@@ -205,7 +222,6 @@ class Run {
             if (at.component && at.component != c) continue;
             if (at.subcomponent && at.subcomponent != sub) continue;
             covered = true;
-            if (!full) break;
             // Most reads repeat a rule already listed: known by address, no string compared.
             if (std::find(listed.begin(), listed.end(), it->rule) != listed.end()) continue;
             listed.push_back(it->rule);
@@ -215,18 +231,62 @@ class Run {
           any_mapped = any_mapped || covered;
           all_ignored = all_ignored && (ignored || covered);
           // Unread parts are only reported for a mapped field: named once that is known.
-          if (full && !covered && !ignored && lo != hi) entry.unread.push_back(name(si, f, r, c, split ? sub : 0));
+          if (!covered && !ignored) entry.unread.push_back(name(f, r, c, split ? sub : 0));
         });
-        if (!any_value) continue;  // only delimiters ("^^^"): nothing populated
+        if (!any_value) return;  // only delimiters ("^^^"): nothing populated
         entry.status = any_mapped ? LedgerEntry::Status::kMapped
                                   : all_ignored ? LedgerEntry::Status::kIgnored : LedgerEntry::Status::kUnread;
         if (!any_mapped) entry.unread.clear();
         out_.ledger.entries.push_back(std::move(entry));
-      }
+      });
     }
   }
 
  private:
+  static std::uint64_t field_key(std::uint32_t segment, std::uint32_t field) {
+    return std::uint64_t{segment} << 32 | field;
+  }
+
+  // The fields some read of which holds text (field_key order): the mapped ones.
+  std::vector<std::uint64_t> mapped_fields() const {
+    std::vector<std::uint64_t> keys;
+    keys.reserve(reads_.size());
+    for (const Read& r : reads_)
+      if (r.holds_text) keys.push_back(field_key(r.at.segment, r.at.field));
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  }
+
+  // The status of a populated field without rule lists (`mapped`: a read of it holds text), or
+  // nullopt when it holds only delimiters. Its leaves are walked only when entries ignore some
+  // of its components.
+  static std::optional<LedgerEntry::Status> field_status(const hl7v2::Element& field, bool mapped,
+                                                          const std::vector<const IgnoreEntry*>& ignores) {
+    if (mapped) return LedgerEntry::Status::kMapped;
+    if (!field.holds_text()) return std::nullopt;
+    bool all_ignored = !ignores.empty();
+    const bool whole = std::any_of(ignores.begin(), ignores.end(), [](const IgnoreEntry* ig) { return ig->component == 0; });
+    if (all_ignored && !whole)
+      field.for_each_leaf([&](const hl7v2::Element& leaf, std::uint32_t, std::uint32_t c, std::uint32_t, bool) {
+        if (leaf.empty()) return;
+        all_ignored = all_ignored && std::any_of(ignores.begin(), ignores.end(), [&](const IgnoreEntry* ig) { return ig->component == c; });
+      });
+    return all_ignored ? LedgerEntry::Status::kIgnored : LedgerEntry::Status::kUnread;
+  }
+
+  // Each segment's occurrence among those with its id (ledger names count them).
+  std::vector<std::uint32_t> occurrences() const {
+    std::vector<std::uint32_t> occurrence(m_.segment_count());
+    std::vector<std::pair<std::string_view, std::uint32_t>> seen;
+    for (std::size_t i = 0; i < m_.segment_count(); ++i) {
+      const std::string_view id = m_.segment(i).id();
+      auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == id; });
+      if (it == seen.end()) it = seen.insert(seen.end(), {id, 0});
+      occurrence[i] = ++it->second;
+    }
+    return occurrence;
+  }
+
   // ------------------------------------------------------------------------------------------
   // Conditions
 
@@ -253,7 +313,7 @@ class Run {
         return;
       }
       if (!text_present(e)) return;
-      if (reads) reads->push_back({at, rule});
+      if (reads) reads->push_back({at, rule, e});
       if (c.op == Condition::Op::kExists) {
         result = true;
         return;
@@ -381,17 +441,19 @@ class Run {
     items.clear();
     Cursor first = ctx;
     bool have_first = false;
+    const care::StructInfo* coding_target = r.concept_map ? target_struct(r) : nullptr;
     if (r.source) {
       r.source->expand(m_, ids_, ctx, [&](const Cursor& at) {
         if (!have_first) first = at, have_first = true;
         const hl7v2::Element e = at.element(m_);
         if (!text_present(e)) return;
-        if (reads) reads->push_back({at, &r.id});
+        if (reads) reads->push_back({at, &r.id, e});
         Item& item = items.emplace_back();
         item.value.emplace<std::string>(e.text(scratch_));
-        // The text as read is kept beside the value only where a ConceptMap may turn the value
-        // into a Coding (CodeableConcept.originalText): the one place it is used.
-        if (r.concept_map) item.original = std::get<std::string>(item.value);
+        // The text as read is kept beside the value only where a ConceptMap turns the value
+        // into a Coding of a CodeableConcept (its originalText): the one place it is used.
+        if (r.concept_map && coding_target == &care::CodeableConcept::describe())
+          item.original = std::get<std::string>(item.value);
         item.where = at;
       });
     } else if (r.value) {
@@ -405,7 +467,10 @@ class Run {
         env.message = &m_;
         env.context = ctx;
         env.zone = profile_.zone.get();
-        if (reads) env.on_read = [&](const Cursor& c) { reads->push_back({c, &r.id}); };
+        // Only concat reads other places; a std::function holding this lambda would allocate.
+        const bool reads_more = std::any_of(r.transforms.begin(), r.transforms.end(),
+                                            [](const Transform& t) { return t.op == Transform::Op::kConcat; });
+        if (reads && reads_more) env.on_read = [&](const Cursor& c) { reads->push_back({c, &r.id, c.element(m_)}); };
         env.notes = &notes;
         for (const Transform& t : r.transforms) {
           Cursor failed;
@@ -425,11 +490,9 @@ class Run {
         std::size_t kept = 0;
         for (Item& item : items) {
           const std::string code = std::move(std::get<std::string>(item.value));  // replaced below
-          ConceptMap::Translation t = r.concept_map->translate(code);
-          if (t.kind == ConceptMap::Translation::Kind::kUnmapped && r.unmapped == Rule::Unmapped::kKeep) {
-            t.kind = ConceptMap::Translation::Kind::kUnmappedProvided;
-            t.coding = care::Coding{"", code, ""};
-          }
+          ConceptMap::TranslationView t = r.concept_map->lookup(code);
+          if (t.kind == ConceptMap::Translation::Kind::kUnmapped && r.unmapped == Rule::Unmapped::kKeep)
+            t = {ConceptMap::Translation::Kind::kUnmappedProvided, {}, code, {}};
           if (t.kind == ConceptMap::Translation::Kind::kUnmapped ||
               (r.unmapped == Rule::Unmapped::kReject && t.kind != ConceptMap::Translation::Kind::kMapped)) {
             const bool reject = r.reject_invalid || r.unmapped == Rule::Unmapped::kReject;
@@ -437,7 +500,13 @@ class Run {
                   "code '" + code + "' is not in ConceptMap '" + r.concept_map_name + "'");
             continue;
           }
-          item.value = std::move(t.coding);
+          // A scalar target takes only the code (write()): the system and display are not copied.
+          care::Coding& coding = item.value.emplace<care::Coding>();
+          coding.code.assign(t.code);
+          if (coding_target) {
+            coding.system.assign(t.system);
+            coding.display.assign(t.display);
+          }
           if (&items[kept] != &item) items[kept] = std::move(item);
           ++kept;
         }
@@ -458,6 +527,14 @@ class Run {
     for (Item& item : items) wrote = write(r, slot, item, r.reject_invalid) || wrote;
     if (wrote && from_source) slot.sourced = true;
     return wrote;
+  }
+
+  // The struct a leaf rule's target names (a Coding, a CodeableConcept...), or nullptr for a
+  // scalar target or none (a leaf's target is never empty: at least one step past its group's).
+  static const care::StructInfo* target_struct(const Rule& r) {
+    if (!r.target_rel || r.target_rel->steps().empty()) return nullptr;
+    const care::FieldInfo* f = r.target_rel->steps().back().field;
+    return f->kind == care::Kind::kStruct ? f->struct_info() : nullptr;
   }
 
   static Status<std::string> apply_transform(const Transform& t, std::vector<Item>& items, const TransformEnv& env,
@@ -706,7 +783,9 @@ Translation translate_by_ids(const Profile& profile, const hl7v2::Message& messa
       for (const Condition& k : c.children) walk(k);
       if (c.path)
         c.path->expand(message, Cursor{}, [&](const Cursor& at) {
-          if (at.level != V2Level::kSegment && text_present(at.element(message))) reads.push_back({at, &kMatchRule});
+          if (at.level == V2Level::kSegment) return;
+          const hl7v2::Element e = at.element(message);
+          if (text_present(e)) reads.push_back({at, &kMatchRule, e});
         });
     };
     walk(*profile.match);

@@ -63,18 +63,36 @@ std::size_t member_key(const fhir::TypeDef& type, const Value& name) {
   return slot ? slot->index + 1 : 0;
 }
 
-// Adds a member to `obj` (of `type`) at its place in FHIR definition order (after those with the
-// same key: a stable order), so that no resource needs order() afterwards; returns it.
-Value::MemberIterator add_in_order(Value& obj, const fhir::TypeDef& type, std::size_t key, Value name, Value value,
-                                   Alloc& a) {
-  obj.AddMember(name, value, a);
+// Moves `obj`'s last member back to its place in definition order (members in order before it;
+// after those with the same key: a stable order); returns it. *max_key, when given, is set to
+// the largest key of obj's members.
+Value::MemberIterator move_into_order(Value& obj, const fhir::TypeDef& type, std::size_t key, std::size_t* max_key) {
   auto at = obj.MemberEnd() - 1;
-  while (at != obj.MemberBegin() && member_key(type, (at - 1)->name) > key) {
+  // The others are in order: the one just before the new member holds the largest of their keys.
+  std::size_t largest = key;
+  for (bool last = true; at != obj.MemberBegin(); last = false) {
+    const std::size_t before = member_key(type, (at - 1)->name);
+    if (last) largest = std::max(key, before);
+    if (before <= key) break;
     at->name.Swap((at - 1)->name);
     at->value.Swap((at - 1)->value);
     --at;
   }
+  if (max_key) *max_key = largest;
   return at;
+}
+
+// Adds a member to `obj` (of `type`) at its place in FHIR definition order, so that no resource
+// needs order() afterwards; returns it. With `max_key` (Element::max_key of `obj`), a member whose
+// key is at least the largest there goes last without a look at the one before it.
+Value::MemberIterator add_in_order(Value& obj, const fhir::TypeDef& type, std::size_t key, Value name, Value value,
+                                   Alloc& a, std::size_t* max_key = nullptr) {
+  obj.AddMember(name, value, a);
+  if (max_key && *max_key != Element::kUnknown && *max_key <= key) {
+    *max_key = key;
+    return obj.MemberEnd() - 1;
+  }
+  return move_into_order(obj, type, key, max_key);
 }
 
 // obj's member `name`, or MemberEnd(). Names of one object mostly differ in length or first letter,
@@ -115,8 +133,8 @@ bool merge(Value& into, Value& from, const fhir::TypeDef& type, Alloc& a, bool& 
 // Writes `v` at `path` under `obj`, creating what is missing (fhir_path.h semantics), each member
 // at its place in definition order. False when the element holds one value and already has
 // another. `v`'s own members are in definition order already (built so, or by place()).
-bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered) {
-  Value* cur = &obj;
+bool place(Element& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered) {
+  Value* cur = &obj.json;
   const fhir::TypeDef* cur_type = path.root();
   const auto& steps = path.steps();
   for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -125,9 +143,12 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered
     auto it = find_member(*cur, step.name);
     const fhir::TypeDef& parent = *cur_type;
     cur_type = step.type;
+    // What is known of the order of `cur`'s members: only of obj's own (the objects below are
+    // looked at afresh).
+    std::size_t* max_key = i == 0 ? &obj.max_key : nullptr;
     if (step.element->repeats) {
       if (it == cur->MemberEnd())
-        it = add_in_order(*cur, parent, step.order, str(step.name, a), Value(rapidjson::kArrayType), a);
+        it = add_in_order(*cur, parent, step.order, str(step.name, a), Value(rapidjson::kArrayType), a, max_key);
       Value& arr = it->value;
       if (step.select == FhirPath::Step::Select::kAppend) {
         if (last) {
@@ -154,14 +175,14 @@ bool place(Value& obj, const FhirPath& path, Value& v, Alloc& a, bool& unordered
       }
     } else if (last) {
       if (it == cur->MemberEnd()) {
-        add_in_order(*cur, parent, step.order, str(step.name, a), std::move(v), a);
+        add_in_order(*cur, parent, step.order, str(step.name, a), std::move(v), a, max_key);
         return true;
       }
       if (it->value.IsObject() && v.IsObject()) return merge(it->value, v, *step.type, a, unordered);
       return it->value == v;
     } else {
       if (it == cur->MemberEnd())
-        it = add_in_order(*cur, parent, step.order, str(step.name, a), Value(rapidjson::kObjectType), a);
+        it = add_in_order(*cur, parent, step.order, str(step.name, a), Value(rapidjson::kObjectType), a, max_key);
       cur = &it->value;
     }
   }
@@ -321,7 +342,8 @@ bool RuleWalker::resource(const CareFhirRule& r, const void* entity, const void*
   // The members already there (resourceType, id, meta) are in order unless the caller says.
   unordered_ = false;
   bool wrote = false;
-  rules(r.rules, value, info, resource, wrote);
+  Element root{resource};
+  rules(r.rules, value, info, root, wrote);
   return wrote;
 }
 
@@ -341,7 +363,7 @@ void RuleWalker::note_read(const care::ValueRef& ref) {
   if (ctx_.read_whole) ctx_.read_whole->push_back(ref.ptr);
 }
 
-void RuleWalker::rules(const std::vector<CareFhirRule>& rs, const void* ctx, const care::StructInfo& info, Value& elem,
+void RuleWalker::rules(const std::vector<CareFhirRule>& rs, const void* ctx, const care::StructInfo& info, Element& elem,
                        bool& wrote) {
   for (const CareFhirRule& r : rs) {
     if (r.is_group) group(r, ctx, info, elem, wrote);
@@ -349,7 +371,7 @@ void RuleWalker::rules(const std::vector<CareFhirRule>& rs, const void* ctx, con
   }
 }
 
-void RuleWalker::group(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Value& elem, bool& wrote) {
+void RuleWalker::group(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Element& elem, bool& wrote) {
   const void* from = r.from_root ? entity_ : ctx;
   const care::StructInfo& from_info = r.from_root ? entity_info_->info() : info;
   r.source->visit(from, from_info, [&](const care::ValueRef& v) {
@@ -360,8 +382,9 @@ void RuleWalker::group(const CareFhirRule& r, const void* ctx, const care::Struc
       return;
     }
     Value pending(rapidjson::kObjectType);
+    Element into{pending, 0};  // empty: any member goes last
     bool w = false;
-    rules(r.rules, v.ptr, inner, pending, w);
+    rules(r.rules, v.ptr, inner, into, w);
     if (!w || pending.MemberCount() == 0) return;  // only constants: nothing from the record
     if (!place(elem, *r.target, pending, a_, unordered_))
       issue(r, false, hl7v2::ErrorCode::kDataType, "'" + r.target->text() + "' holds one value and already has another");
@@ -379,10 +402,11 @@ bool RuleWalker::reference_value(const CareFhirRule& r, const care::Reference& r
   const bool has_identifier = ref.identifier && !ref.identifier->system.empty() && !ref.identifier->value.empty();
   out.SetObject();
   if (ctx_.mode == RefMode::kTransaction && type && has_identifier) {
-    out.AddMember("reference",
-                  str(fhir::conditional_reference(*type, ref.identifier->system, ref.identifier->value), a_), a_);
+    fhir::conditional_reference(*type, ref.identifier->system, ref.identifier->value, text_);
+    out.AddMember("reference", str(text_, a_), a_);
   } else if (type && !ref.id.empty()) {
-    out.AddMember("reference", str(*type + "/" + ref.id, a_), a_);
+    text_.assign(*type).append("/").append(ref.id);
+    out.AddMember("reference", str(text_, a_), a_);
   } else if (has_identifier) {
     Value id(rapidjson::kObjectType);
     id.AddMember("system", str(ref.identifier->system, a_), a_);
@@ -397,7 +421,7 @@ bool RuleWalker::reference_value(const CareFhirRule& r, const care::Reference& r
   return true;
 }
 
-void RuleWalker::self_reference(const CareFhirRule& r, Value& elem, bool& wrote) {
+void RuleWalker::self_reference(const CareFhirRule& r, Element& elem, bool& wrote) {
   const auto type = static_cast<std::size_t>(entity_info_->type);
   Value v(rapidjson::kObjectType);
   if (ctx_.mode == RefMode::kTransaction && ctx_.entity_urls && type < ctx_.entity_urls->size() &&
@@ -412,7 +436,7 @@ void RuleWalker::self_reference(const CareFhirRule& r, Value& elem, bool& wrote)
   if (place(elem, *r.target, v, a_, unordered_)) wrote = true;
 }
 
-void RuleWalker::referenced_by(const CareFhirRule& r, Value& elem, bool& wrote) {
+void RuleWalker::referenced_by(const CareFhirRule& r, Element& elem, bool& wrote) {
   if (ctx_.mode == RefMode::kTransaction) {
     if (!ctx_.referenced_urls) return;
     for (const std::string& url : *ctx_.referenced_urls) {
@@ -432,7 +456,7 @@ void RuleWalker::referenced_by(const CareFhirRule& r, Value& elem, bool& wrote) 
   }
 }
 
-void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Value& elem, bool& wrote) {
+void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Element& elem, bool& wrote) {
   if (r.when && !holds(*r.when, ctx, info)) return;
   if (r.referenced_by) {
     referenced_by(r, elem, wrote);
@@ -483,7 +507,7 @@ void RuleWalker::leaf(const CareFhirRule& r, const void* ctx, const care::Struct
 
 // Writes one value at the rule's target; `placed` is set when it was, `wrote` when it came from
 // the record.
-void RuleWalker::emit(const CareFhirRule& r, const ValueView& item, bool from_record, Value& elem, bool& wrote,
+void RuleWalker::emit(const CareFhirRule& r, const ValueView& item, bool from_record, Element& elem, bool& wrote,
                       bool& placed) {
   Value v;
   if (!value(r, item, *r.target->leaf_type(), v)) return;
@@ -496,7 +520,7 @@ void RuleWalker::emit(const CareFhirRule& r, const ValueView& item, bool from_re
 }
 
 void RuleWalker::transformed_leaf(const CareFhirRule& r, const void* from, const care::StructInfo& from_info,
-                                  Value& elem, bool& wrote) {
+                                  Element& elem, bool& wrote) {
   std::vector<Item>& items = items_;
   items.clear();
   const std::size_t read_mark = ctx_.read ? ctx_.read->size() : 0;
@@ -548,7 +572,8 @@ bool RuleWalker::value(const CareFhirRule& r, const ValueView& in, const fhir::T
     out.SetObject();
     const std::string_view value = in.text;
     if (ctx_.mode == RefMode::kTransaction) {
-      out.AddMember("reference", str(fhir::conditional_reference(r.reference_type, r.reference_system, value), a_), a_);
+      fhir::conditional_reference(r.reference_type, r.reference_system, value, text_);
+      out.AddMember("reference", str(text_, a_), a_);
     } else {  // outside a transaction the conditional form means nothing: a logical reference
       Value id(rapidjson::kObjectType);
       id.AddMember("system", str(r.reference_system, a_), a_);

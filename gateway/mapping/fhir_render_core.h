@@ -76,6 +76,17 @@ std::optional<ValueView> view_of(const care::ValueRef& ref);
 // (RuleWalker::needs_order), since it costs a model lookup per member of the whole resource.
 void order(rapidjson::Value& v, const fhir::TypeDef& type, Alloc& a);
 
+// An object the rules write into, with what is known of its members' order: the largest
+// definition-order key among them (kUnknown until a member added has shown it). Rules are
+// mostly written in definition order, so a new member mostly goes last; knowing so, it is added
+// without looking the key of the one before it up in the model (add_in_order).
+// REQUIRES: members are added to `json` through place() only while this Element is in use.
+struct Element {
+  static constexpr std::size_t kUnknown = SIZE_MAX;
+  rapidjson::Value& json;
+  std::size_t max_key = kUnknown;
+};
+
 class RuleWalker {
  public:
   RuleWalker(Alloc& a, MappingIssues& issues, const Context& ctx) : a_(a), issues_(issues), ctx_(ctx) {}
@@ -96,21 +107,22 @@ class RuleWalker {
 
  private:
   void rules(const std::vector<CareFhirRule>& rs, const void* ctx, const care::StructInfo& info,
-             rapidjson::Value& elem, bool& wrote);
-  void group(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, rapidjson::Value& elem, bool& wrote);
-  void leaf(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, rapidjson::Value& elem, bool& wrote);
+             Element& elem, bool& wrote);
+  void group(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Element& elem, bool& wrote);
+  void leaf(const CareFhirRule& r, const void* ctx, const care::StructInfo& info, Element& elem, bool& wrote);
   bool reference_value(const CareFhirRule& r, const care::Reference& ref, rapidjson::Value& out);
-  void referenced_by(const CareFhirRule& r, rapidjson::Value& elem, bool& wrote);
+  void referenced_by(const CareFhirRule& r, Element& elem, bool& wrote);
   bool value(const CareFhirRule& r, const ValueView& item, const fhir::TypeDef& type, rapidjson::Value& out);
   // A leaf whose rule has transforms: its values are copied into Items for them.
   void transformed_leaf(const CareFhirRule& r, const void* from, const care::StructInfo& from_info,
-                        rapidjson::Value& elem, bool& wrote);
-  void emit(const CareFhirRule& r, const ValueView& item, bool from_record, rapidjson::Value& elem, bool& wrote,
+                        Element& elem, bool& wrote);
+  void emit(const CareFhirRule& r, const ValueView& item, bool from_record, Element& elem, bool& wrote,
             bool& placed);
   void note_read(const care::ValueRef& ref);
-  void self_reference(const CareFhirRule& r, rapidjson::Value& elem, bool& wrote);
+  void self_reference(const CareFhirRule& r, Element& elem, bool& wrote);
 
   std::vector<Item> items_;  // transformed_leaf's values, reused across rules
+  std::string text_;         // a reference's text on its way into the JSON, reused likewise
   const void* entity_ = nullptr;
   const care::EntityInfo* entity_info_ = nullptr;
   bool unordered_ = false;  // see needs_order()

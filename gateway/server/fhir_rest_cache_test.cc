@@ -1,8 +1,13 @@
 // The rendered-resource cache (render_cache.h): alone (bound, LRU order, renderer identity) and
 // behind the FHIR REST routes over a real SQLite store, where a hit must answer the very bytes
 // a miss does and a new version or a new renderer must never be answered from it.
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "server/fhir_rest_test_env.h"
 
@@ -21,14 +26,62 @@ std::shared_ptr<const mapping::FhirRenderer> new_renderer() {
   return *r;
 }
 
+// `n` letters that repeat nothing (so that the cache's coding cannot shorten them), by seed.
+std::string unrepeated(std::size_t n, std::uint64_t seed) {
+  std::string out;
+  out.reserve(n);
+  for (std::uint64_t x = seed * 2654435761u + 1; out.size() < n;) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    out.push_back(static_cast<char>('a' + x % 26));
+  }
+  return out;
+}
+
 std::shared_ptr<const CachedRender> one(std::string id, std::size_t text_bytes) {
   auto v = std::make_shared<CachedRender>();
   CachedResource c;
+  c.json = unrepeated(text_bytes, std::hash<std::string>{}(id));
   c.id = std::move(id);
-  c.json = std::string(text_bytes, 'x');
   c.patients = {"p"};
   v->push_back(std::move(c));
   return v;
+}
+
+// A render as the gateway makes them: several resources of two rules, JSON texts that share most
+// of their bytes with each other, ids and patients (one the resource's own id).
+std::shared_ptr<const CachedRender> patient_like(int n, const mapping::ServedRule* rule,
+                                                 const mapping::ServedRule* other) {
+  auto v = std::make_shared<CachedRender>();
+  for (int k = 0; k < 3; ++k) {
+    CachedResource c;
+    c.rule = k == 2 ? other : rule;
+    c.id = "id-" + std::to_string(n) + "-" + std::to_string(k);
+    c.item = static_cast<std::size_t>(k) * 1000003u;
+    c.plain = k == 1;
+    c.json = R"({"resourceType":"Patient","id":")" + c.id +
+             R"(","meta":{"versionId":"1","profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]},)"
+             R"("identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":")" +
+             std::to_string(4000000000 + n * 7) + R"("}],"name":[{"family":")" + unrepeated(3 + n % 11, n) +
+             R"(","given":["Anna"]}],"text":"é\"")" + std::string(n % 5, '"') + "}";
+    c.patients = {c.id, "other-" + std::to_string(n), ""};
+    if (k == 2) c.patients.clear();
+    v->push_back(std::move(c));
+  }
+  return v;
+}
+
+void check_same(const CachedRender& got, const CachedRender& put) {
+  REQUIRE(got.size() == put.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].rule == put[i].rule);
+    CHECK(got[i].id == put[i].id);
+    CHECK(got[i].item == put[i].item);
+    CHECK(got[i].plain == put[i].plain);
+    CHECK(got[i].json == put[i].json);
+    CHECK(got[i].patients == put[i].patients);
+  }
 }
 
 RenderKey key(const std::string& id, std::int64_t version = 1, std::string_view type = "Patient") {
@@ -122,6 +175,42 @@ TEST_CASE("render cache: another renderer misses, and its first entry replaces t
   CHECK(cache.get(old_renderer.get(), key("a")) == nullptr);
   CHECK(cache.get(reloaded.get(), key("b")));
   CHECK(cache.stats().entries == 1);
+}
+
+TEST_CASE("render cache: a hit answers exactly what was put, coded against the first render of its rule") {
+  RenderCache cache(std::size_t{4} << 20, 2);
+  auto r = new_renderer();
+  // Two distinct rule identities (the cache only compares their addresses).
+  const auto* rule = reinterpret_cast<const mapping::ServedRule*>(&cache);
+  const auto* other = reinterpret_cast<const mapping::ServedRule*>(&r);
+  std::size_t raw = 0;
+  for (int n = 0; n < 300; ++n) {
+    auto v = patient_like(n, rule, other);
+    for (const CachedResource& c : *v) raw += c.json.size();
+    cache.put(r, key("p" + std::to_string(n)), v);
+  }
+  for (int n = 0; n < 300; ++n) {
+    INFO(n);
+    auto hit = cache.get(r.get(), key("p" + std::to_string(n)));
+    REQUIRE(hit);
+    check_same(*hit, *patient_like(n, rule, other));
+  }
+  // Texts that repeat nothing, and empty ones, come back as they were too.
+  auto odd = std::make_shared<CachedRender>();
+  for (std::size_t size : {0u, 1u, 7u, 8u, 9u, 5000u}) {
+    CachedResource c;
+    c.rule = rule;
+    c.id = "odd";
+    c.json = unrepeated(size, size);
+    odd->push_back(std::move(c));
+  }
+  cache.put(r, key("odd"), odd);
+  auto hit = cache.get(r.get(), key("odd"));
+  REQUIRE(hit);
+  check_same(*hit, *odd);
+  // Similar texts take far less than they would as they are (the point of the coding).
+  CHECK(cache.stats().entries == 301);
+  CHECK(cache.stats().bytes < raw);
 }
 
 TEST_CASE("render cache: a bound of 0 keeps nothing") {
@@ -247,6 +336,54 @@ TEST_CASE("fhir rest cache: a new version is never answered from the cache") {
   // A tombstone is read from the store, not the cache.
   env.write({EntityWrite::remove(care::EntityType::kPatient, "p1")});
   CHECK(env.get("/Patient/p1").status() == 410);
+}
+
+// `text` (a $summary of `reply`) with what each request makes anew (the Bundle's and the
+// Composition's ids, the time) replaced by "-".
+std::string without_made(std::string text, const Reply& reply) {
+  for (const std::string& made : {std::string(reply.json["id"].GetString()),
+                                  std::string(reply.json["entry"][0]["resource"]["id"].GetString()),
+                                  std::string(reply.json["timestamp"].GetString())})
+    for (size_t at = text.find(made); at != std::string::npos; at = text.find(made, at + 1)) text.replace(at, made.size(), "-");
+  return text;
+}
+
+// A $summary parsed and written as compact JSON, without what each request makes anew.
+std::string summary_text(const Reply& reply) {
+  REQUIRE(reply.status() == 200);
+  REQUIRE(reply.json.IsObject());
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  reply.json.Accept(w);
+  return without_made(std::string(buf.GetString(), buf.GetSize()), reply);
+}
+
+TEST_CASE("fhir rest cache: a $summary from the cached Patient text holds what one from its render holds") {
+  RestEnv env;
+  env.write({EntityWrite::put(patient("p1", nhs_number(1), "O'Brien \"Jo\"", "Anna", "1950-03-01",
+                                      care::AdministrativeGender::kFemale))});
+  env.write({EntityWrite::put(testing::eol_plan("e1", "p1"))});
+  env.write({EntityWrite::put(patient("p2", nhs_number(2), "Brown", "Bob"))});
+  for (const std::string id : {"p1", "p2"}) {
+    INFO(id);
+    const std::string target = "/Patient/" + id + "/$summary";
+    Reply cold = env.get(target);             // the Patient rendered for the cache, its text parsed back
+    Reply warm = env.get(target);             // from the cache
+    Reply rendered = env.get(target + "?_pretty=true");  // a document: rendered, never from text
+    const RenderCacheStats s = env.cache->stats();
+    CHECK(s.hits >= 1);
+    CHECK(summary_text(warm) == summary_text(rendered));
+    CHECK(summary_text(cold) == summary_text(rendered));
+    // The compact answer's bytes are the rendered one's written compact: the same member order.
+    CHECK(without_made(warm.r.body, warm) == summary_text(rendered));
+  }
+  // Each summary is audited with the patients it holds.
+  REQUIRE(env.audit->flush());
+  auto trail = env.store->list_audit(0, 1000, "p1");
+  REQUIRE(trail.ok());
+  std::size_t operations = 0;
+  for (const store::AuditRecord& a : *trail) operations += a.interaction == "operation" ? 1 : 0;
+  CHECK(operations == 3);
 }
 
 TEST_CASE("fhir rest cache: a profile reload (a new renderer) misses") {

@@ -1,6 +1,7 @@
 // Patient-level operations: $everything (searchset of the patient and what refers to it) and
 // $summary (a document Bundle for care coordination).
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <tuple>
 #include <set>
@@ -152,10 +153,52 @@ void add_issue_entry(rapidjson::Document& bundle, const std::vector<std::string>
   bundle["entry"].PushBack(e, a);
 }
 
-// The Patient, or the error response for it.
+// Whether JSON text holds a number: a digit or '-' outside its strings (skipped with memchr:
+// most of a resource's bytes are in them).
+bool holds_number(std::string_view json) {
+  std::size_t at = 0;
+  while (at < json.size()) {
+    const char c = json[at];
+    if (c == '-' || (c >= '0' && c <= '9')) return true;
+    if (c != '"') {
+      ++at;
+      continue;
+    }
+    // The closing quote: the next one not escaped (after an even run of backslashes).
+    std::size_t end = at;
+    for (;;) {
+      end = json.find('"', end + 1);
+      if (end == std::string_view::npos) return false;
+      std::size_t backslashes = 0;
+      while (json[end - 1 - backslashes] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) break;
+    }
+    at = end + 1;
+  }
+  return false;
+}
+
+// The found resource's cached text parsed back into `resource`, when that gives the document a
+// render would: text the model wrote (not plain) and without numbers (a render holds some as
+// text, some as numbers; text parsed back cannot tell which). False: render it instead.
+bool parse_cached(Found* found) {
+  const CachedResource& c = (*found->cached)[found->match];
+  if (c.plain || holds_number(c.json)) return false;
+  // In place, in a copy the document's own pool holds (as long as the document): a parse that
+  // copies each string costs twice as much.
+  char* text = static_cast<char*>(found->resource.GetAllocator().Malloc(c.json.size() + 1));
+  std::memcpy(text, c.json.c_str(), c.json.size() + 1);
+  found->resource.ParseInsitu(text);
+  return !found->resource.HasParseError() && found->resource.IsObject();
+}
+
+// The Patient, or the error response for it. With `text`, from the render cache when it can be
+// (Found::cached then set, and `resource` parsed from it: far cheaper than a render).
 bool load_patient(const Service& s, const Call& call, const std::string& id, const Respond& respond,
-                  std::optional<Found>* out) {
-  Lookup l = s.lookup(call, "Patient", id);
+                  std::optional<Found>* out, bool text = false) {
+  Lookup l = s.lookup(call, "Patient", id, 0, text);
+  if (l.kind == Lookup::Kind::kFound && l.found->cached && !parse_cached(&*l.found))
+    l = s.lookup(call, "Patient", id);
   switch (l.kind) {
     case Lookup::Kind::kFound:
       *out = std::move(l.found);
@@ -291,18 +334,10 @@ bool is_cpr_flag(const Value& flag) {
   return false;
 }
 
-void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx, Respond respond) {
-  Call call;
-  if (!s.begin(call, req, ctx, respond)) return;
-  for (const auto& [k, v] : call.params)
-    if (k != "_format" && k != "_pretty")
-      return respond(s.fail(call, 400, fhir::IssueType::kNotSupported, k + " is not supported on $summary"));
-  const std::string& id = ctx.params.at("id");
-  std::optional<Found> patient;
-  if (!load_patient(s, call, id, respond, &patient)) return;
-  auto g = gather(s, call, id);
-  if (!g) return respond(s.fail(call, 500, fhir::IssueType::kException, g.error()));
-
+// The $summary document of `patient` and what `g` gathered, and the patients it concerns.
+Result<rapidjson::Document, fhir::Error> summary_bundle(const Service& s, const Call& call, const std::string& id,
+                                                        const Found* patient, const Gathered* g,
+                                                        std::vector<std::string>* patients) {
   // The sections, in the order a clinician reads them; the end-of-life section puts the CPR
   // decision first because that is what an urgent-care reader needs before anything else.
   struct Section {
@@ -334,7 +369,6 @@ void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx
   // The entries besides the Composition: (fullUrl, resource), in section order.
   std::vector<std::pair<std::string, const Value*>> entries;
   ProvenanceCites cites;
-  std::vector<std::string> patients{id};
 
   sections[0].refs.push_back("Patient/" + id);
   entries.emplace_back(full_url(call, "Patient", id), &patient->resource);
@@ -449,11 +483,45 @@ void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx
   const auto provs = cited_provenance(s, call, cites, ProvenanceTargets::kCited);
   for (const auto& prov : provs) b.add(prov.json, full_url(call, "Provenance", prov.id));
   auto doc = b.finish();
+  if (doc) {
+    patients->push_back(id);
+    for (const auto& [url, res] : entries) Service::patients_of(*res, patients);
+  }
+  return doc;
+}
+
+void summary(const Service& s, const HttpRequest& req, const RequestContext& ctx, Respond respond) {
+  Call call;
+  if (!s.begin(call, req, ctx, respond)) return;
+  for (const auto& [k, v] : call.params)
+    if (k != "_format" && k != "_pretty")
+      return respond(s.fail(call, 400, fhir::IssueType::kNotSupported, k + " is not supported on $summary"));
+  const std::string& id = ctx.params.at("id");
+  std::optional<Found> patient;
+  if (!load_patient(s, call, id, respond, &patient, call.compact_json())) return;
+  auto g = gather(s, call, id);
+  if (!g) return respond(s.fail(call, 500, fhir::IssueType::kException, g.error()));
+  std::vector<std::string> patients;
+  auto doc = summary_bundle(s, call, id, &*patient, &*g, &patients);
   if (!doc) return respond(s.fail(call, 500, fhir::IssueType::kException, doc.error().to_string()));
-  for (const auto& [url, res] : entries) Service::patients_of(*res, &patients);
+  HttpResponse response;
+  bool plain = false;
+  if (patient->cached) {
+    response.content_type = std::string(kFhirJson);
+    response.body = compact_resource_json(*doc, call.model(), &plain);
+  }
+  if (plain) {
+    // The model cannot write the Bundle: it goes out as plain JSON, in its documents' member
+    // order, so the Patient must be the rendered document, not the cached text parsed back.
+    if (!load_patient(s, call, id, respond, &patient)) return;
+    patients.clear();
+    doc = summary_bundle(s, call, id, &*patient, &*g, &patients);
+    if (!doc) return respond(s.fail(call, 500, fhir::IssueType::kException, doc.error().to_string()));
+  }
+  if (!patient->cached) response = resource_response(200, *doc, call.how, call.model());
   if (!s.audit(call, "operation", "success", patients))
     return respond(s.fail(call, 503, fhir::IssueType::kTransient, "the audit trail cannot be written; try again"));
-  respond(resource_response(200, *doc, call.how, call.model()));
+  respond(std::move(response));
 }
 
 }  // namespace

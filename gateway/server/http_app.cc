@@ -105,6 +105,11 @@ const std::string* HttpRequest::query_param(std::string_view name) const {
 }
 
 bool percent_decode(std::string_view in, bool form, std::string* out) {
+  // Most ids and values hold no escape: copied as they are.
+  if (in.find('%') == std::string_view::npos && (!form || in.find('+') == std::string_view::npos)) {
+    out->assign(in);
+    return true;
+  }
   out->clear();
   for (size_t i = 0; i < in.size(); ++i) {
     const char c = in[i];
@@ -128,16 +133,20 @@ bool parse_target(std::string_view target, std::string* path, std::vector<std::s
                   std::vector<std::pair<std::string, std::string>>* query) {
   if (target.empty() || target.front() != '/') return false;
   const size_t q = target.find('?');
-  std::string_view raw_path = target.substr(0, q);
-  // Segments are split before decoding, so an encoded '/' (%2F) stays inside its segment.
-  std::vector<std::string> raw_segments;
-  split_path(raw_path, &raw_segments);
+  const std::string_view raw_path = target.substr(0, q);
   path->clear();
-  for (const std::string& s : raw_segments) {
-    std::string decoded;
-    if (!percent_decode(s, false, &decoded)) return false;
-    *path += "/" + decoded;
-    segments->push_back(std::move(decoded));
+  // Segments are split before decoding, so an encoded '/' (%2F) stays inside its segment; empty
+  // ones are skipped.
+  for (size_t i = 1; i <= raw_path.size();) {
+    size_t j = raw_path.find('/', i);
+    if (j == std::string_view::npos) j = raw_path.size();
+    if (j > i) {
+      std::string& decoded = segments->emplace_back();
+      if (!percent_decode(raw_path.substr(i, j - i), false, &decoded)) return false;
+      path->push_back('/');
+      path->append(decoded);
+    }
+    i = j + 1;
   }
   if (path->empty()) *path = "/";
   if (q == std::string_view::npos) return true;

@@ -541,39 +541,63 @@ std::string reads_back(T& entity, std::int64_t version) {
 
 template <class T>
 store::StoreResult<std::shared_ptr<const T>> RecordWriter::parsed(EntityType type, const std::string& id,
-                                                                  std::int64_t version, const std::string& json) {
+                                                                  std::int64_t version, const std::string* json) {
   std::string k(store::type_name(type));
   k += '/';
   k += id;
   if (auto it = parsed_.find(k); it != parsed_.end() && it->second.version == version)
     return std::static_pointer_cast<const T>(it->second.entity);
   std::shared_ptr<const void> entity;
+  std::size_t bytes = 0;
   if (auto old = parsed_old_.find(k); old != parsed_old_.end() && old->second.version == version) {
     entity = old->second.entity;  // used again: kept into the current generation
+    bytes = old->second.bytes;
   } else {
-    auto from_json = care::from_json<T>(json);
-    if (!from_json.ok()) {
-      unreadable_ = true;
-      return err(corrupt(type, id, from_json.error().to_string()));
-    }
-    entity = std::make_shared<const T>(std::move(*from_json));
+    auto from_json = parse_stored<T>(type, id, version, json);
+    if (!from_json.ok()) return err(from_json.error());
+    entity = std::move(from_json->first);
+    bytes = from_json->second;
   }
-  if (parsed_bytes_ + json.size() > kParsedCacheBytes) {
+  if (parsed_bytes_ + bytes > kParsedCacheBytes) {
     parsed_old_ = std::move(parsed_);
     parsed_.clear();
     parsed_bytes_ = 0;
   }
-  parsed_bytes_ += json.size();
+  parsed_bytes_ += bytes;
   ParsedVersion& slot = parsed_[std::move(k)];
   parsed_bytes_ -= slot.bytes;  // a superseded version of the same entity
-  slot = ParsedVersion{version, entity, json.size()};
+  slot = ParsedVersion{version, entity, bytes};
   return std::static_pointer_cast<const T>(std::move(entity));
+}
+
+template <class T>
+store::StoreResult<std::pair<std::shared_ptr<const T>, std::size_t>> RecordWriter::parse_stored(
+    EntityType type, const std::string& id, std::int64_t version, const std::string* json) {
+  std::optional<store::EntityVersion> read;
+  if (!json) {
+    auto stored = store_.vread(type, id, version);
+    if (!stored.ok()) return err(stored.error());
+    // The lookup that named this version saw it current and versions are never removed, so
+    // its absence means the store changed under the read scope: not a guess to build on (I5).
+    if (!*stored || (*stored)->deleted)
+      return err(store::StoreError{store::StoreError::Code::kConflict,
+                                   "stored " + std::string(store::type_name(type)) + "/" + id + " version " +
+                                       std::to_string(version) + " is gone"});
+    read = std::move(*stored);
+    json = &read->json;
+  }
+  auto from_json = care::from_json<T>(*json);
+  if (!from_json.ok()) {
+    unreadable_ = true;
+    return err(corrupt(type, id, from_json.error().to_string()));
+  }
+  return std::make_pair(std::make_shared<const T>(std::move(*from_json)), json->size());
 }
 
 template <class T>
 store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::load(const std::string& id,
                                                                                  std::int64_t stored_version,
-                                                                                 const std::string& stored_json) {
+                                                                                 const std::string* stored_json) {
   const EntityType type = store::type_of(store::AnyEntity(T{}));
   if (auto it = batch_entities_.find({type, id}); it != batch_entities_.end())
     return std::optional<Current<T>>(Current<T>{id, std::get<T>(it->second.entity), it->second.version, nullptr});
@@ -584,11 +608,11 @@ store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::load(c
 
 template <class T>
 store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::find_one(const store::Query& q) {
-  auto found = store_.search(q);
+  auto found = store_.search_versions(q);
   if (!found.ok()) return err(found.error());
   if (found->entries.empty()) return std::optional<Current<T>>();
-  const store::EntityVersion& v = found->entries.front();
-  return load<T>(v.id, v.version, v.json);
+  const store::VersionKey& v = found->entries.front();
+  return load<T>(v.id, v.version);
 }
 
 template <class T>
@@ -627,10 +651,10 @@ store::StoreResult<std::optional<RecordWriter::Current<T>>> RecordWriter::find_i
   q.count = 1000;
   q.sort = store::SortOrder::kId;
   for (;;) {
-    auto page = store_.search(q);
+    auto page = store_.search_versions(q);
     if (!page.ok()) return err(page.error());
-    for (const store::EntityVersion& v : page->entries) {
-      auto current = load<T>(v.id, v.version, v.json);
+    for (const store::VersionKey& v : page->entries) {
+      auto current = load<T>(v.id, v.version);
       if (!current.ok()) return current;
       if (matches((*current)->entity)) return current;
     }
@@ -741,7 +765,7 @@ store::StoreResult<RecordWriter::Outcome> RecordWriter::write_record(care::Recor
         auto read = store_.read(EntityType::kPatient, old_ref.id);
         if (!read.ok()) return err(read.error());
         if (*read && !(*read)->deleted) {
-          auto loaded = load<care::Patient>((*read)->id, (*read)->version, (*read)->json);
+          auto loaded = load<care::Patient>((*read)->id, (*read)->version, &(*read)->json);
           if (!loaded.ok()) return err(loaded.error());
           old = std::move(*loaded);
         }

@@ -97,6 +97,8 @@
 // before it is merged, and a feed names the same patients and visits again and again (A01, then
 // A02s, A08s, A03). A (type, id, version) is never rewritten, so the parse of each committed
 // version read is kept, keyed by it, and reused while the store still returns that version.
+// So the lookups ask the store for version keys only (Store::search_versions), and the body of
+// a version is read (vread) and parsed only when no parse of it is kept.
 // It is bounded (kParsedCacheBytes of stored JSON per generation, two generations: what was
 // not used during the last generation is dropped) and holds nothing the store did not return.
 //
@@ -184,13 +186,22 @@ class RecordWriter {
   struct Staged;
 
   store::StoreResult<Outcome> write_record(care::Record record);
+  // `stored_json`: the version's body when the caller has read it; else it is read only when
+  // no parse of the version is kept.
   template <class T>
   store::StoreResult<std::optional<Current<T>>> load(const std::string& id, std::int64_t stored_version,
-                                                     const std::string& stored_json);
-  // Stored version `version` of type/id parsed from `json`, or its earlier parse (see above).
+                                                     const std::string* stored_json = nullptr);
+  // Stored version `version` of type/id, or its earlier parse (see above); parsed from `json`,
+  // or from the store's body of the version when json is null.
   template <class T>
   store::StoreResult<std::shared_ptr<const T>> parsed(care::EntityType type, const std::string& id,
-                                                      std::int64_t version, const std::string& json);
+                                                      std::int64_t version, const std::string* json);
+  // The parse of that version and the size of its JSON (parsed()'s work on a miss).
+  template <class T>
+  store::StoreResult<std::pair<std::shared_ptr<const T>, std::size_t>> parse_stored(care::EntityType type,
+                                                                                   const std::string& id,
+                                                                                   std::int64_t version,
+                                                                                   const std::string* json);
   template <class T>
   store::StoreResult<std::optional<Current<T>>> find_one(const store::Query& q);
   template <class T>

@@ -25,6 +25,30 @@ std::string query_text(const std::string& path, const std::string& sql) {
   return out;
 }
 
+// How many steps of `sql`'s compiled program are `opcode` (EXPLAIN's second column).
+int count_opcode(const std::string& path, const std::string& sql, const std::string& opcode) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, ("EXPLAIN " + sql).c_str(), -1, &s, nullptr) == SQLITE_OK);
+  int n = 0;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    if (opcode == reinterpret_cast<const char*>(sqlite3_column_text(s, 1))) ++n;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// Whether `sql` runs without error on a raw connection.
+bool runs(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 1000);
+  const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
 }  // namespace
 
 TEST_CASE("sqlite: opening a version-1 file migrates it and keeps its data", "[sqlite][migration]") {
@@ -190,6 +214,91 @@ TEST_CASE("sqlite: an audit record whose patients column is damaged is reported,
     CHECK(listed.error().code == StoreError::Code::kCorrupt);
     CHECK(listed.error().message.find("audit record 1") != std::string::npos);
   }
+}
+
+TEST_CASE("sqlite: migration 8 rebuilds the journal and the outbox with their rows, seq counters and CHECKs "
+          "without IN lists",
+          "[sqlite][migration]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "journal.db").string();
+  const std::string insert =
+      "INSERT INTO journal(kind, sender_app, sender_facility, control_id, received_at, stored_at, status, "
+      "payload, payload_size) VALUES('hl7v2', 'PAS', 'RYJ', ?, 't', 't', ?, 'MSH|x', 5)";
+  {
+    // A version-7 file with three journal rows, the last one pruned: its seq must stay used.
+    auto c = sqlite::Connection::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                      std::chrono::milliseconds(1000));
+    REQUIRE(c.ok());
+    REQUIRE(sqlite::migrate(**c, 7).ok());
+    REQUIRE((*c)->exec("INSERT INTO journal(kind, sender_app, sender_facility, control_id, received_at, stored_at, "
+                       "status, reason, payload, payload_size) VALUES"
+                       "('hl7v2', 'PAS', 'RYJ', 'OLD1', 't1', 't1', 'accepted', '', 'MSH|old1', 8),"
+                       "('hl7v2', 'PAS', 'RYJ', 'OLD2', 't2', 't2', 'rejected', 'bad PID', 'MSH|old2', 8),"
+                       "('fhir', 'api', '', '', 't3', 't3', 'failed', '', '{}', 2);"
+                       "DELETE FROM journal WHERE seq=3;"
+                       "INSERT INTO outbox(journal_seq, destination, payload, state, next_attempt_at, created_at, "
+                       "updated_at) VALUES(1, 'hospice', 'a', 'delivered', 't1', 't1', 't1'),"
+                       "(1, 'hospice', 'b', 'pending', '2000-01-01T00:00:00Z', 't1', 't1'),"
+                       "(2, 'hospice', 'c', 'dead', 't1', 't1', 't1');"
+                       "DELETE FROM outbox WHERE seq=3")
+              .ok());
+  }
+  const std::string outbox_insert =
+      "INSERT INTO outbox(destination, payload, state, next_attempt_at, created_at, updated_at) "
+      "VALUES('x', '', ?, 't', 't', 't')";
+  CHECK(count_opcode(path, insert, "OpenEphemeral") == 1);  // the five-value IN list, every insert
+  CHECK(count_opcode(path, outbox_insert, "OpenEphemeral") == 1);
+
+  auto s = open_store("sqlite:" + path);
+  REQUIRE(s.ok());
+  CHECK(query_text(path, "SELECT version FROM schema_version") == "8");
+  CHECK(count_opcode(path, insert, "OpenEphemeral") == 0);
+  CHECK(count_opcode(path, outbox_insert, "OpenEphemeral") == 0);
+  CHECK(query_text(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('outbox_claim', 'outbox_journal')") == "2");
+  CHECK(query_text(path, "SELECT group_concat(seq || payload || state, ',') FROM outbox") == "1adelivered,2bpending");
+  CHECK(query_text(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('journal_dedup', 'journal_sender')") ==
+        "2");
+  CHECK(query_text(path, "SELECT count(*) FROM sqlite_schema WHERE name='journal_v8'") == "0");
+  auto old = (*s)->list_journal(0, 10);
+  REQUIRE(old.ok());
+  REQUIRE(old->size() == 2);
+  CHECK((*old)[0].seq == 1);
+  CHECK((*old)[0].entry.payload == "MSH|old1");
+  CHECK((*old)[0].entry.status == JournalStatus::kAccepted);
+  CHECK((*old)[1].seq == 2);
+  CHECK((*old)[1].entry.status == JournalStatus::kRejected);
+  CHECK((*old)[1].entry.reason == "bad PID");
+  // The dedup key still holds for the accepted entry; new rows follow the pruned seq 3.
+  auto again = (*s)->apply(batch({message("OLD1")}));
+  REQUIRE(again.ok());
+  CHECK(again->messages.at(0).status == JournalStatus::kDuplicate);
+  CHECK(again->messages.at(0).duplicate_of == 1);
+  CHECK(again->messages.at(0).journal_seq == 4);
+  auto fresh = (*s)->apply(batch({message("NEW1")}));
+  REQUIRE(fresh.ok());
+  CHECK(fresh->messages.at(0).journal_seq == 5);
+  // The CHECKs still refuse a status outside the five, and any other kind.
+  CHECK_FALSE(runs(path, "INSERT INTO journal(kind, sender_app, sender_facility, control_id, received_at, stored_at, "
+                         "status, payload, payload_size) "
+                         "VALUES('hl7v2', 'PAS', 'RYJ', 'X', 't', 't', 'bogus', '', 0)"));
+  CHECK_FALSE(runs(path, "INSERT INTO journal(kind, sender_app, sender_facility, control_id, received_at, stored_at, "
+                         "status, payload, payload_size) VALUES('fax', 'PAS', 'RYJ', 'X', 't', 't', 'failed', '', 0)"));
+  CHECK(runs(path, "INSERT INTO journal(kind, sender_app, sender_facility, control_id, received_at, stored_at, "
+                   "status, payload, payload_size) VALUES('hl7v2', 'PAS', 'RYJ', 'X', 't', 't', 'duplicate', '', 0)"));
+  CHECK_FALSE(runs(path, "UPDATE outbox SET state='lost' WHERE seq=2"));
+  // The outbox works on, its pending item claimable, its new items after the pruned seq 3.
+  auto claimed = (*s)->claim_outbox("w", std::chrono::seconds(30), 10);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 1);
+  CHECK(claimed->front().seq == 2);
+  CHECK(claimed->front().state == OutboxState::kInFlight);
+  Message with_outbox = message("NEW2");
+  with_outbox.outbox.push_back(OutboxMessage{"hospice", "text/plain", "d", ""});
+  REQUIRE((*s)->apply(batch({with_outbox})).ok());
+  auto item = (*s)->outbox_item(4);
+  REQUIRE(item.ok());
+  REQUIRE(item->has_value());
+  CHECK((*item)->message.payload == "d");
 }
 
 }  // namespace midhurst::store::test

@@ -1,7 +1,8 @@
 // SqliteStore::search and count: a Query becomes one SELECT over entity_current, each criterion
 // an `id IN (index subquery)` or a correlated EXISTS, with keyset pagination on (sort key, id).
 // A search by patient or by identifier reads its candidates straight from idx_term instead and
-// orders them here (search()).
+// orders them here (search()). search_versions runs the same SQL without the entity_version
+// join: each entity's current version key only.
 //
 // One statement per search, so a page is read from one snapshot. The SQL text depends only on
 // the query's shape (which criteria, how many), never on values, so statement caching works.
@@ -273,9 +274,36 @@ bool few_identifiers(const Query& q) {
 // The sort key column of an order.
 const char* key_column(SortOrder s) { return s == SortOrder::kId ? "''" : "c.last_updated"; }
 
+// What a search reads of each row: the whole version (search) or only its key from
+// entity_current (search_versions), which needs no entity_version row and no body. The entity
+// id is column 1 and the sort key follows the entry's columns, in both.
+template <class Entry>
+struct Rows;
+template <>
+struct Rows<EntityVersion> {
+  static constexpr bool kBody = true;
+  static constexpr int kKeyColumn = 8;
+  static const char* columns() { return sqlite::kEntityColumns; }
+  static EntityVersion read(const sqlite::Stmt& s, care::EntityType) { return sqlite::entity_from_row(s); }
+};
+template <>
+struct Rows<VersionKey> {
+  static constexpr bool kBody = false;
+  static constexpr int kKeyColumn = 3;
+  static const char* columns() { return "c.type, c.id, c.version"; }
+  static VersionKey read(const sqlite::Stmt& s, care::EntityType type) { return {type, s.text(1), s.int64(2)}; }
+};
+
 }  // namespace
 
-StoreResult<Page> SqliteStore::search(const Query& q) {
+StoreResult<Page> SqliteStore::search(const Query& q) { return search_page<Page>(q); }
+
+StoreResult<VersionPage> SqliteStore::search_versions(const Query& q) { return search_page<VersionPage>(q); }
+
+template <class P>
+StoreResult<P> SqliteStore::search_page(const Query& q) {
+  using Entry = typename decltype(P::entries)::value_type;
+  using EntryRows = Rows<Entry>;
   if (q.count < 1 || q.count > 1000) return err(invalid("_count must be 1..1000"));
   std::optional<SearchCursor> cursor;
   if (!q.cursor.empty()) {
@@ -299,23 +327,25 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
   sql.text.reserve(1024);
   sql.args.reserve(8);
   sql.text += "SELECT ";
-  sql.text += sqlite::kEntityColumns;
+  sql.text += EntryRows::columns();
   sql.text += ", ";
   sql.text += key_column(q.sort);
   if (driver == Driver::kPatient) {
     // Entities of the patient and of every record merged into it (merged-away ids are distinct
     // from the survivor's, so the UNION ALL runs as a co-routine, without a temporary table).
     sql.text += " FROM (SELECT ? AS pid UNION ALL SELECT old_id FROM patient_link WHERE survivor_id=?) p "
-                "CROSS JOIN idx_term r CROSS JOIN entity_current c CROSS JOIN entity_version v "
-                "WHERE r.kind='r' AND r.type=? AND r.param='patient' AND r.a=p.pid AND c.type=? AND c.id=r.id";
+                "CROSS JOIN idx_term r CROSS JOIN entity_current c";
+    if (EntryRows::kBody) sql.text += " CROSS JOIN entity_version v";
+    sql.text += " WHERE r.kind='r' AND r.type=? AND r.param='patient' AND r.a=p.pid AND c.type=? AND c.id=r.id";
     sql.args.insert(sql.args.end(), {q.patient, q.patient, type, type});
   } else if (driver == Driver::kIdentifier) {
     const auto& [system, value] = *q.identifier;
     // A40: for Patient, an identifier of a merged-away record finds its survivor (INV M1).
     const bool patient = q.type == care::EntityType::kPatient;
     sql.text += patient ? " FROM idx_term i LEFT JOIN patient_link l ON l.old_id=i.id" : " FROM idx_term i";
-    sql.text += " CROSS JOIN entity_current c CROSS JOIN entity_version v "
-                "WHERE i.kind='i' AND i.type=? AND i.param='identifier' AND i.a=?";
+    sql.text += " CROSS JOIN entity_current c";
+    if (EntryRows::kBody) sql.text += " CROSS JOIN entity_version v";
+    sql.text += " WHERE i.kind='i' AND i.type=? AND i.param='identifier' AND i.a=?";
     sql.args.insert(sql.args.end(), {type, value});
     if (!system.empty()) {
       sql.text += " AND i.b=?";
@@ -324,10 +354,11 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
     sql.text += patient ? " AND c.type=? AND c.id=coalesce(l.survivor_id, i.id)" : " AND c.type=? AND c.id=i.id";
     sql.args.push_back(type);
   } else {
-    sql.text += " FROM entity_current c JOIN entity_version v ON v.seq=c.seq WHERE c.type=?";
+    sql.text += EntryRows::kBody ? " FROM entity_current c JOIN entity_version v ON v.seq=c.seq WHERE c.type=?"
+                                 : " FROM entity_current c WHERE c.type=?";
     sql.args.push_back(type);
   }
-  if (driver != Driver::kNone) sql.text += " AND v.seq=c.seq";
+  if (EntryRows::kBody && driver != Driver::kNone) sql.text += " AND v.seq=c.seq";
   sql.text += " AND c.deleted=0";
   if (auto s = add_criteria(q, type, &sql, driver); !s.ok()) return err(s.error());
 
@@ -372,7 +403,7 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
   // The page's rows in scan order, at most `wanted`.
   struct Row {
     std::string key;
-    EntityVersion entity;
+    Entry entity;
   };
   std::vector<Row> rows;
   // (key, id) before (key, id) in scan order.
@@ -386,25 +417,25 @@ StoreResult<Page> SqliteStore::search(const Query& q) {
     if (!row.ok()) return err(row.error());
     if (!*row) break;
     if (driver == Driver::kNone) {
-      rows.push_back({stmt->text(8), sqlite::entity_from_row(*stmt)});
+      rows.push_back({stmt->text(EntryRows::kKeyColumn), EntryRows::read(*stmt, q.type)});
       if (rows.size() == wanted) break;
       continue;
     }
     // Unordered candidates: keep the first `wanted` in scan order, each entity once. A repeat of
     // an entity is the same row, so it is either kept already or no better than those kept.
-    std::string key = stmt->text(8), id = stmt->text(1);
+    std::string key = stmt->text(EntryRows::kKeyColumn), id = stmt->text(1);
     if (rows.size() == wanted && !before(key, id, rows.back().key, rows.back().entity.id)) continue;
     auto at = std::find_if(rows.begin(), rows.end(), [&](const Row& x) {
       return !before(x.key, x.entity.id, key, id);
     });
     if (at != rows.end() && at->key == key && at->entity.id == id) continue;
     if (rows.size() == wanted) rows.pop_back();
-    rows.insert(at, Row{std::move(key), sqlite::entity_from_row(*stmt)});
+    rows.insert(at, Row{std::move(key), EntryRows::read(*stmt, q.type)});
   }
   const bool more = rows.size() == wanted;
   if (more) rows.pop_back();
 
-  Page page;
+  P page;
   page.entries.reserve(rows.size());
   std::vector<std::string> keys;
   keys.reserve(rows.size());

@@ -58,6 +58,7 @@ class SqliteStore final : public Store {
                                    const HistoryQuery& q) override;
   StoreResult<HistoryPage> type_history(care::EntityType type, const HistoryQuery& q) override;
   StoreResult<Page> search(const Query& q) override;
+  StoreResult<VersionPage> search_versions(const Query& q) override;
   StoreResult<std::int64_t> count(const Query& q) override;
   StoreResult<std::string> resolve_patient(std::string_view patient_id) override;
   StoreResult<std::vector<VersionKey>> cited_by(std::string_view provenance_id, int limit) override;  // sqlite_provenance.cc
@@ -110,6 +111,9 @@ class SqliteStore final : public Store {
   SqliteStore(std::string path, StoreOptions options, std::unique_ptr<sqlite::Connection> writer);
 
   StoreResult<Reader> reader();
+  // search() and search_versions(): P is Page or VersionPage (sqlite_search.cc).
+  template <class P>
+  StoreResult<P> search_page(const Query& q);
   // The store's clock as canonical text, never earlier than a time it returned before, so that
   // lastUpdated never goes backwards (keyset pages sorted by it rely on that). REQUIRES write_mu_.
   std::string now_locked();

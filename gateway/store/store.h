@@ -106,6 +106,10 @@ class Store {
   // Current, non-deleted entities matching `q`, one page in q.sort order. kInvalidArgument for a
   // bad cursor, date, count or a cursor of another sort order.
   virtual StoreResult<Page> search(const Query& q) = 0;
+  // What search(q) finds, in the same order and pages, as each entity's current version key
+  // only: no body is read or copied. For a caller that keeps the parse of the versions it has
+  // seen (the ingest's matching) and reads the body of an unseen one alone (vread).
+  virtual StoreResult<VersionPage> search_versions(const Query& q) = 0;
   // How many entities match `q` (cursor and count ignored): _summary=count.
   virtual StoreResult<std::int64_t> count(const Query& q) = 0;
 

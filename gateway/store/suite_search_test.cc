@@ -187,6 +187,59 @@ TEMPLATE_TEST_CASE("search: by patient and other references, and clinical dates"
   CHECK(search_ids(*f, d) == Ids{"e2"});
 }
 
+TEMPLATE_TEST_CASE("search_versions: what search finds, page by page, as current version keys",
+                   "[search][versions]", STORE_FACTORIES) {
+  Fixture<TestType> f;
+  seed(f);
+  f.clock.advance(std::chrono::hours(1));
+  // p1 at version 2 (a new current version) and p3 deleted: only current, live versions count.
+  care::Patient p1 = patient("p1", nhs_number(1), "O'Súilleabháin", "Zoë", "1950", AdministrativeGender::kFemale);
+  p1.identifiers.push_back(mrn("M1"));
+  apply_ok(*f, batch({message("U1", {EntityWrite::put(p1), EntityWrite::remove(EntityType::kPatient, "p3")})}));
+
+  auto same_walk = [&](Query q) {
+    int pages = 0;
+    for (;;) {
+      auto full = f->search(q);
+      auto keys = f->search_versions(q);
+      REQUIRE(full.ok());
+      REQUIRE(keys.ok());
+      REQUIRE(keys->entries.size() == full->entries.size());
+      for (std::size_t i = 0; i < full->entries.size(); ++i) {
+        CHECK(keys->entries[i] == VersionKey{full->entries[i].type, full->entries[i].id, full->entries[i].version});
+      }
+      CHECK(keys->next_cursor == full->next_cursor);
+      CHECK(keys->prev_cursor == full->prev_cursor);
+      ++pages;
+      if (full->next_cursor.empty()) return pages;
+      q.cursor = full->next_cursor;
+    }
+  };
+  Query by_identifier;
+  by_identifier.identifier = {"", "M1"};
+  CHECK(same_walk(by_identifier) == 1);
+  auto p1_keys = f->search_versions(by_identifier);
+  REQUIRE(p1_keys.ok());
+  CHECK(p1_keys->entries == std::vector<VersionKey>{{EntityType::kPatient, "p1", 2}});
+
+  Query by_patient;
+  by_patient.type = EntityType::kEncounter;
+  by_patient.patient = "p1";
+  CHECK(same_walk(by_patient) == 1);
+
+  for (SortOrder sort : {SortOrder::kLastUpdated, SortOrder::kId, SortOrder::kLastUpdatedDesc}) {
+    Query all;
+    all.count = 1;
+    all.sort = sort;
+    CHECK(same_walk(all) == 3);  // p1, p2, p4
+  }
+  Query none;
+  none.identifier = {"", "nobody"};
+  auto empty = f->search_versions(none);
+  REQUIRE(empty.ok());
+  CHECK(empty->entries.empty());
+}
+
 TEMPLATE_TEST_CASE("search: keyset pages are stable while entities are inserted", "[search][paging]",
                    STORE_FACTORIES) {
   Fixture<TestType> f;

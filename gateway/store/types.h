@@ -267,6 +267,13 @@ struct Page {
   std::string prev_cursor;
 };
 
+// A Page without the bodies: each entity's current version by key (Store::search_versions).
+struct VersionPage {
+  std::vector<VersionKey> entries;
+  std::string next_cursor;  // as Page's
+  std::string prev_cursor;
+};
+
 struct HistoryQuery {
   std::string since;   // only versions with lastUpdated >= since (a dateTime); "" = all
   int count = 50;      // 1..1000
